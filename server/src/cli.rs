@@ -1,0 +1,54 @@
+//! Command line: `readset-server demo | proxy | store`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// The signing proxy and the local store for readset-upload.
+#[derive(Debug, Parser)]
+#[command(name = "readset-server", version, about, long_about = None)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The three ways to run the binary.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything on one machine: the demo page, the npm package and the proxy on --listen
+    /// (default 127.0.0.1:8080), and the local store on --store-listen (default 127.0.0.1:8081),
+    /// with data under --data that survives restarts.
+    Demo(crate::demo::DemoArgs),
+    /// The signing proxy: authenticates portal users, allows only the read-set operations,
+    /// signs with SigV4 and streams part bodies to HealthOmics (or the local store).
+    Proxy(crate::proxy::ProxyArgs),
+    /// The local store: a stand-in for the HealthOmics storage API and the Seven Bridges
+    /// upload API, on disk with metadata in SQLite, verifying SigV4 on every request.
+    Store(crate::store::StoreArgs),
+}
+
+/// Runs the chosen command until it ends.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo(args) => crate::demo::run(args).await,
+        Command::Proxy(args) => crate::proxy::run(args).await,
+        Command::Store(args) => crate::store::run(args).await,
+    }
+}
+
+/// Default folder of the demo page, found beside the server crate in the repository.
+pub fn default_www_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www"))
+}
+
+/// Default folder of the built npm package (wasm-pack output).
+pub fn default_pkg_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../pkg"))
+}
+
+/// Parses a `HOST:PORT` listen address.
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    s.parse().map_err(|e| format!("`{s}` is not HOST:PORT ({e})"))
+}

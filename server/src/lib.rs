@@ -1,0 +1,22 @@
+//! The `readset-server` binary's library: the signing proxy, the local store and the demo
+//! server, each built as an axum `Router` by a function so tests can drive them on port 0.
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod demo;
+pub mod proxy;
+pub mod store;
+
+/// Installs the `tracing` subscriber (level from `RUST_LOG`, default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// Binds `addr` and serves `app` until the process ends; logs the bound address.
+pub async fn serve(listener: tokio::net::TcpListener, app: axum::Router, what: &str) -> anyhow::Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, "{what} listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+    Ok(())
+}
