@@ -35,8 +35,16 @@ async fn json_operation_is_signed_with_its_body_hash_and_answer_passes_through()
     assert_eq!(s.path_and_query, format!("/sequencestore/{STORE}/upload"), "the /omics prefix is removed");
     assert!(s.signature_valid, "aws-sigv4 recomputes the same signature");
     assert_eq!(s.headers["x-amz-content-sha256"], sha256_hex(body.as_bytes()), "JSON is signed with its SHA-256");
-    assert!(!s.headers.contains_key("x-readset-token") && s.headers["authorization"].to_str().unwrap().starts_with("AWS4-HMAC-SHA256"),
+    assert!(s.headers["authorization"].to_str().unwrap().starts_with("AWS4-HMAC-SHA256"),
         "the browser's bearer token is replaced by the SigV4 authorization");
+    // The same check refuses a tampered request, so `signature_valid` above means something.
+    assert!(verify_sigv4("POST", &s.path_and_query, &s.headers, Some(body.as_bytes())));
+    assert!(!verify_sigv4("POST", &format!("/sequencestore/{OTHER_STORE}/upload"), &s.headers, Some(body.as_bytes())), "other path");
+    assert!(!verify_sigv4("POST", &s.path_and_query, &s.headers, Some(b"{}")), "other body");
+    assert!(!verify_sigv4("PUT", &s.path_and_query, &s.headers, Some(body.as_bytes())), "other method");
+    let mut unsigned = s.headers.clone();
+    unsigned.remove("authorization");
+    assert!(!verify_sigv4("POST", &s.path_and_query, &unsigned, Some(body.as_bytes())), "unsigned");
 }
 
 #[tokio::test]
