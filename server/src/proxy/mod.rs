@@ -142,6 +142,13 @@ impl ProxyConfig {
         }
         anyhow::ensure!(auth.is_configured(), "give --jwt-secret-file and/or --tokens: the proxy serves authenticated users only");
         let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await;
+        for origin in args.allow_origin.iter().filter(|o| *o != "*") {
+            let url = reqwest::Url::parse(origin).ok();
+            anyhow::ensure!(
+                url.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/" && !origin.trim_end_matches('/').ends_with(':')),
+                "--allow-origin `{origin}` must be `*` or scheme://host[:port], like https://portal.example.org"
+            );
+        }
         let mut config = Self::new(upstream, region, SharedCredentialsProvider::new(chain), auth);
         config.allowed_origins = AllowedOrigins::from_list(&args.allow_origin);
         config.max_json_body = args.max_json_body;
@@ -169,6 +176,12 @@ pub(crate) struct ProxyState {
 pub fn app(config: ProxyConfig) -> anyhow::Result<Router> {
     anyhow::ensure!(config.auth.is_configured(), "the proxy needs a JWT secret or static tokens");
     anyhow::ensure!(config.per_token_part_cap > 0, "the per-token part cap must be at least 1");
+    // The region becomes part of a host name with `--upstream aws`: letters, digits and `-` only.
+    anyhow::ensure!(
+        !config.region.is_empty() && config.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+        "region `{}` is not an AWS region name (like eu-west-1)",
+        config.region
+    );
     let client = reqwest::Client::builder()
         // Never follow a redirect: the upstream is fixed, nothing may send us elsewhere.
         .redirect(reqwest::redirect::Policy::none())
