@@ -315,15 +315,14 @@ pub async fn report_many(
 /// Why the parts cannot be completed yet, naming the parts; `None` when they can.
 fn completion_problems(upload: &UploadRow, parts: &[PartRow]) -> Option<String> {
     let by_number: HashMap<u32, &PartRow> = parts.iter().map(|p| (p.part_number, p)).collect();
-    let (mut missing, mut unreported, mut changed, mut sizes) = (vec![], vec![], vec![], vec![]);
+    let (mut missing, mut unreported, mut sizes) = (vec![], vec![], vec![]);
     for n in 1..=upload.part_count {
         match by_number.get(&n) {
             None => missing.push(n),
             Some(p) => {
-                match &p.reported_etag {
-                    None => unreported.push(n),
-                    Some(r) if r != &p.etag => changed.push(n),
-                    Some(_) => {}
+                // A part uploaded again loses its report (see `Db::store_part`).
+                if p.reported_etag.as_deref() != Some(p.etag.as_str()) {
+                    unreported.push(n);
                 }
                 let want = expected_part_size(upload, n);
                 if p.size != want {
@@ -337,10 +336,10 @@ fn completion_problems(upload: &UploadRow, parts: &[PartRow]) -> Option<String> 
         problems.push(format!("part(s) {} were never uploaded", numbers(&missing)));
     }
     if !unreported.is_empty() {
-        problems.push(format!("part(s) {} were uploaded but not reported", numbers(&unreported)));
-    }
-    if !changed.is_empty() {
-        problems.push(format!("part(s) {} were uploaded again after being reported; report them again", numbers(&changed)));
+        problems.push(format!(
+            "part(s) {} were uploaded but not reported since their last upload (report each with its PUT response's ETag)",
+            numbers(&unreported)
+        ));
     }
     if !sizes.is_empty() {
         problems.push(format!(
