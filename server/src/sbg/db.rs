@@ -242,7 +242,6 @@ impl Db {
 
     /// Records stored part bytes and marks the URL used, if the upload is still open and the
     /// URL still unused. A part stored again replaces the previous one and needs a new report.
-    #[allow(clippy::too_many_arguments)]
     pub fn store_part(
         &self,
         upload_id: &str,
