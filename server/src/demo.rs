@@ -40,7 +40,8 @@ pub fn app(args: &DemoArgs, proxy: Router) -> Router {
 
 /// Starts the store and the page/proxy server; returns when either stops.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let store_args = store::StoreArgs { listen: args.store_listen, data: args.data.join("store") };
+    let store_args = store::StoreArgs::new(args.store_listen, args.data.join("store"));
+    let store_app = store::app(store_args.config()).await?;
     let store_listener = tokio::net::TcpListener::bind(store_args.listen).await?;
     let store_addr = store_listener.local_addr()?;
     let proxy_args = proxy::ProxyArgs { listen: args.listen, upstream: format!("http://{store_addr}") };
@@ -49,7 +50,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("local store: http://{store_addr}");
     println!("readset-upload demo: open http://{}", page_listener.local_addr()?);
     tokio::select! {
-        r = crate::serve(store_listener, store::app(&store_args), "store") => r,
+        r = crate::serve(store_listener, store_app, "store") => r,
         r = crate::serve(page_listener, app(&args, proxy::app(&proxy_args)), "demo page and proxy") => r,
     }
 }
