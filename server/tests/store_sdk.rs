@@ -454,3 +454,133 @@ async fn tags_on_stores_and_read_sets_can_be_added_listed_and_removed() {
     let err = c.list_tags_for_resource().resource_arn(unknown).send().await.unwrap_err().into_service_error();
     assert!(err.is_resource_not_found_exception(), "{err:?}");
 }
+
+#[tokio::test]
+async fn import_export_and_activation_jobs_run_to_completed_or_failed_with_a_message() {
+    use aws_sdk_omics::types::{
+        ExportReadSet, ImportReadSetFilter, ReadSetActivationJobStatus, ReadSetExportJobStatus, ReadSetImportJobStatus,
+        SourceFiles, StartReadSetActivationJobSourceItem, StartReadSetImportJobSourceItem,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let s = spawn(dir.path()).await;
+    let c = client(s.addr);
+    let store = new_store(&c, "jobs", ETagAlgorithmFamily::Sha256Up).await;
+    let role = "arn:aws:iam::000000000000:role/omics-import";
+
+    // s3://lab-bucket/run1/r1.fastq.gz is the file {data}/s3/lab-bucket/run1/r1.fastq.gz.
+    let text = fastq(50, 60, "imp");
+    let gz = gzip(&text);
+    std::fs::create_dir_all(dir.path().join("s3/lab-bucket/run1")).unwrap();
+    std::fs::write(dir.path().join("s3/lab-bucket/run1/r1.fastq.gz"), &gz).unwrap();
+    let source = |uri: &str| {
+        StartReadSetImportJobSourceItem::builder()
+            .source_files(SourceFiles::builder().source1(uri).build().unwrap())
+            .source_file_type(FileType::Fastq)
+            .subject_id("subj")
+            .sample_id("samp")
+            .name("imported")
+            .build()
+            .unwrap()
+    };
+    let job = c
+        .start_read_set_import_job()
+        .sequence_store_id(&store)
+        .role_arn(role)
+        .sources(source("s3://lab-bucket/run1/r1.fastq.gz"))
+        .sources(source("s3://lab-bucket/run1/missing.fastq.gz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(job.status(), &ReadSetImportJobStatus::Submitted);
+    let done = poll("import job to finish", || async {
+        let j = c.get_read_set_import_job().sequence_store_id(&store).id(job.id()).send().await.unwrap();
+        j.completion_time().is_some().then_some(j)
+    })
+    .await;
+    assert_eq!(done.status(), &ReadSetImportJobStatus::CompletedWithFailures, "{:?}", done.status_message());
+    let ok = &done.sources()[0];
+    let missing = &done.sources()[1];
+    assert!(missing.status_message().unwrap().contains("missing.fastq.gz"), "{:?}", missing.status_message());
+    let imported = ok.read_set_id().expect("read set of the imported source");
+    let m = c.get_read_set_metadata().sequence_store_id(&store).id(imported).send().await.unwrap();
+    assert_eq!(m.status(), &ReadSetStatus::Active);
+    assert_eq!(m.creation_type(), Some(&aws_sdk_omics::types::CreationType::Import));
+    assert_eq!(m.etag().unwrap().source1(), Some(hex::encode(Sha256::digest(&text)).as_str()));
+
+    // Only a missing source: FAILED with a message.
+    let failing = c
+        .start_read_set_import_job()
+        .sequence_store_id(&store)
+        .role_arn(role)
+        .sources(source("s3://lab-bucket/nothing/here.fastq.gz"))
+        .send()
+        .await
+        .unwrap();
+    let failed = poll("failing import to finish", || async {
+        let j = c.get_read_set_import_job().sequence_store_id(&store).id(failing.id()).send().await.unwrap();
+        j.completion_time().is_some().then_some(j)
+    })
+    .await;
+    assert_eq!(failed.status(), &ReadSetImportJobStatus::Failed);
+    assert!(failed.status_message().unwrap().contains("does not exist"), "{:?}", failed.status_message());
+    let listed = c
+        .list_read_set_import_jobs()
+        .sequence_store_id(&store)
+        .filter(ImportReadSetFilter::builder().status(ReadSetImportJobStatus::Failed).build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.import_jobs().iter().map(|j| j.id()).collect::<Vec<_>>(), vec![failing.id()]);
+
+    // Export to s3://lab-bucket/exports/ writes the read set's file there.
+    let export = c
+        .start_read_set_export_job()
+        .sequence_store_id(&store)
+        .role_arn(role)
+        .destination("s3://lab-bucket/exports/")
+        .sources(ExportReadSet::builder().read_set_id(imported).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let exported = poll("export job to finish", || async {
+        let j = c.get_read_set_export_job().sequence_store_id(&store).id(export.id()).send().await.unwrap();
+        j.completion_time().is_some().then_some(j)
+    })
+    .await;
+    assert_eq!(exported.status(), &ReadSetExportJobStatus::Completed, "{:?}", exported.status_message());
+    let written = std::fs::read(dir.path().join(format!("s3/lab-bucket/exports/{imported}/source1.fastq.gz"))).unwrap();
+    assert_eq!(written, gz);
+    assert_eq!(c.list_read_set_export_jobs().sequence_store_id(&store).send().await.unwrap().export_jobs().len(), 1);
+
+    // Activation of an active read set completes; of an unknown one fails.
+    let act = c
+        .start_read_set_activation_job()
+        .sequence_store_id(&store)
+        .sources(StartReadSetActivationJobSourceItem::builder().read_set_id(imported).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let bad = c
+        .start_read_set_activation_job()
+        .sequence_store_id(&store)
+        .sources(StartReadSetActivationJobSourceItem::builder().read_set_id("1111111111").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let act_done = poll("activation to finish", || async {
+        let j = c.get_read_set_activation_job().sequence_store_id(&store).id(act.id()).send().await.unwrap();
+        j.completion_time().is_some().then_some(j)
+    })
+    .await;
+    assert_eq!(act_done.status(), &ReadSetActivationJobStatus::Completed);
+    let bad_done = poll("failing activation to finish", || async {
+        let j = c.get_read_set_activation_job().sequence_store_id(&store).id(bad.id()).send().await.unwrap();
+        j.completion_time().is_some().then_some(j)
+    })
+    .await;
+    assert_eq!(bad_done.status(), &ReadSetActivationJobStatus::Failed);
+    assert!(bad_done.status_message().unwrap().contains("not found"));
+    let acts = c.list_read_set_activation_jobs().sequence_store_id(&store).max_results(1).send().await.unwrap();
+    assert_eq!(acts.activation_jobs().len(), 1);
+    assert!(acts.next_token().is_some());
+}
