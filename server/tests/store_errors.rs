@@ -58,13 +58,6 @@ async fn fixture() -> Fixture {
     Fixture { _dir: dir, server, store, upload, sum1: sums[0].clone(), sum2: sums[1].clone() }
 }
 
-/// A signed part upload with `UNSIGNED-PAYLOAD`, as the SDK and the proxy send it.
-async fn send_part(addr: SocketAddr, path_and_query: String, body: &[u8]) -> Answer {
-    let raw = Raw::new("PUT", path_and_query, body.to_vec());
-    let h = sign(addr, &raw, DEFAULT_SECRET_ACCESS_KEY, SystemTime::now(), true);
-    send(addr, &raw, &h).await
-}
-
 #[tokio::test]
 async fn bad_requests_get_the_documented_status_error_type_and_a_message_naming_the_field() {
     let f = fixture().await;

@@ -373,7 +373,7 @@ fn spawn(st: Shared, id: String) {
                 Some("IN_PROGRESS") => {
                     let (st2, id2) = (st.clone(), id.clone());
                     let r = tokio::task::spawn_blocking(move || run(&st2, &id2)).await;
-                    if let Ok(Err(e)) | Err(e) = r.map_err(|e| ApiError::internal(e)) {
+                    if let Ok(Err(e)) | Err(e) = r.map_err(ApiError::internal) {
                         let _ = st.db.lock().execute(
                             "UPDATE jobs SET status = 'FAILED', status_message = ?1, completion_time = ?2 WHERE id = ?3",
                             params![short(&e.message), now_ms(), id],
