@@ -246,8 +246,9 @@ pub async fn app(config: StoreConfig) -> anyhow::Result<Router> {
 }
 
 /// Permissive CORS so a browser (the JS AWS SDK in the benchmark) can call the store directly;
-/// preflights are answered here, before signature checks.
-fn cors() -> CorsLayer {
+/// preflights are answered here, before signature checks. [`app`] already applies it; it is
+/// public so routes merged into the store's router later (the Seven Bridges API) can get the same.
+pub fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
         .allow_methods(AllowMethods::mirror_request())
