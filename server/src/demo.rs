@@ -1,19 +1,24 @@
 //! `readset-server demo`: the demo page, the package and the proxy on one port, the local
-//! store on another, all in one process.
+//! store (HealthOmics API + Seven Bridges API) on another, all in one process.
+//!
+//! The page learns where to upload from `GET /demo-config.json`:
+//! `{"endpoint": "http://127.0.0.1:8080/omics", "token": "...", "sequenceStoreId": "..."}`.
+//! The token is a fresh random static proxy token per run (any store); the sequence store is
+//! created on first start (`MD5up` ETags) and found again on later starts by its client token.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use axum::Router;
 use clap::Args;
 use tower_http::services::ServeDir;
 
-use crate::{proxy, store};
+use crate::{proxy, sbg, store};
 
-/// Access key the demo's proxy signs with (the local store's test key).
-const DEMO_ACCESS_KEY_ID: &str = "AKIDREADSETDEMO";
-/// Secret key the demo's proxy signs with (the local store's test secret).
-const DEMO_SECRET_ACCESS_KEY: &str = "readset-demo-secret-key";
+/// Client token of the demo's sequence store: CreateSequenceStore is idempotent on it, so every
+/// start finds the same store.
+const DEMO_STORE_CLIENT_TOKEN: &str = "readset-upload-demo-store";
 
 /// `readset-server demo` options.
 #[derive(Debug, Clone, Args)]
@@ -33,6 +38,10 @@ pub struct DemoArgs {
     /// Folder of the built package (wasm-pack output), served under `/pkg/`.
     #[arg(long, default_value_os_t = crate::cli::default_pkg_dir())]
     pub pkg: PathBuf,
+    /// Other browser origins the proxy accepts (CORS), repeatable; `*` allows any (tests only).
+    /// The page itself is same-origin and needs none.
+    #[arg(long = "allow-origin")]
+    pub allow_origins: Vec<String>,
 }
 
 /// The page-side router: `/pkg/` from the package folder, the proxy, and the page at `/`.
@@ -45,30 +54,84 @@ pub fn app(args: &DemoArgs, proxy: Router) -> Router {
 
 /// Starts the store and the page/proxy server; returns when either stops.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let store_args = store::StoreArgs { listen: args.store_listen, data: args.data.join("store") };
+    let store_args = store::StoreArgs::new(args.store_listen, args.data.join("store"));
     let store_listener = tokio::net::TcpListener::bind(store_args.listen).await?;
     let store_addr = store_listener.local_addr()?;
-    // The page gets a fresh static token per run from `/demo-config.json` (see README, "Proxy").
+    let store_url = format!("http://{store_addr}");
+    let sbg_config = sbg::SbgConfig::new(args.data.join("sbg"), store_url.clone());
+    let store_app = store::app_with_sbg(store_args.config(), sbg_config).await?;
+    let store_task = tokio::spawn(crate::serve(store_listener, store_app, "store"));
+
+    let store_id = ensure_demo_store(&store_url).await?;
+
     let token = format!("demo-{}", uuid::Uuid::new_v4().simple());
     let principal = proxy::Principal { sub: "demo".into(), stores: proxy::StoreScope::Any, projects: Vec::new() };
     let auth = proxy::Authenticator::new().with_static_token(&token, principal)?;
-    // TODO(integrator): use the store's exported DEFAULT_ACCESS_KEY_ID / DEFAULT_SECRET_ACCESS_KEY / REGION.
-    let proxy_config = proxy::ProxyConfig::local_store(
-        &format!("http://{store_addr}"),
-        proxy::DEFAULT_LOCAL_REGION,
-        DEMO_ACCESS_KEY_ID,
-        DEMO_SECRET_ACCESS_KEY,
+    let mut proxy_config = proxy::ProxyConfig::local_store(
+        &store_url,
+        store::REGION,
+        store::DEFAULT_ACCESS_KEY_ID,
+        store::DEFAULT_SECRET_ACCESS_KEY,
         auth,
     )?;
-    let demo_config = serde_json::json!({ "proxy": "/omics", "token": token });
+    proxy_config.allowed_origins = proxy::AllowedOrigins::from_list(&args.allow_origins);
+
+    let page_listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let page_addr = page_listener.local_addr()?;
+    let demo_config = serde_json::json!({
+        "endpoint": format!("http://{page_addr}/omics"),
+        "token": token,
+        "sequenceStoreId": store_id,
+    });
     let proxy_router = proxy::app(proxy_config)?
         .route("/demo-config.json", axum::routing::get(move || async move { axum::Json(demo_config) }));
-    let page_listener = tokio::net::TcpListener::bind(args.listen).await?;
     // Tests and scripts read these two lines to find the ports when started on port 0.
-    println!("local store: http://{store_addr}");
-    println!("readset-upload demo: open http://{}", page_listener.local_addr()?);
+    println!("local store: {store_url}");
+    println!("readset-upload demo: open http://{page_addr}");
     tokio::select! {
-        r = crate::serve(store_listener, store::app(&store_args), "store") => r,
+        r = store_task => r?,
         r = crate::serve(page_listener, app(&args, proxy_router), "demo page and proxy") => r,
+    }
+}
+
+/// Creates the demo's sequence store through the store's own (SigV4-signed) API, or finds it
+/// again by its client token; returns its ID.
+async fn ensure_demo_store(store_url: &str) -> anyhow::Result<String> {
+    let body = serde_json::json!({
+        "name": "readset-upload demo",
+        "description": "Created by readset-server demo",
+        "clientToken": DEMO_STORE_CLIENT_TOKEN,
+        "eTagAlgorithmFamily": "MD5up",
+    })
+    .to_string();
+    let url = format!("{store_url}/sequencestore");
+    let host = store_url.trim_start_matches("http://");
+    let credentials = aws_credential_types::Credentials::new(
+        store::DEFAULT_ACCESS_KEY_ID,
+        store::DEFAULT_SECRET_ACCESS_KEY,
+        None,
+        None,
+        "readset-server demo",
+    );
+    let signed = proxy::sign::sign_request(
+        &credentials,
+        store::REGION,
+        "POST",
+        &url,
+        &[("host", host), ("content-type", "application/json")],
+        proxy::sign::Payload::Bytes(body.as_bytes()),
+        SystemTime::now(),
+    )
+    .map_err(|e| anyhow::anyhow!("signing CreateSequenceStore: {}", e.message()))?;
+    let mut request = reqwest::Client::new().post(&url).header("content-type", "application/json").body(body);
+    for (name, value) in signed {
+        request = request.header(name, value);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let answer: serde_json::Value = serde_json::from_slice(&response.bytes().await?)?;
+    match answer.get("id").and_then(|v| v.as_str()) {
+        Some(id) if status.is_success() => Ok(id.to_string()),
+        _ => anyhow::bail!("the local store refused to create the demo sequence store ({status}): {answer}"),
     }
 }

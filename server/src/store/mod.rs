@@ -1,12 +1,50 @@
-//! The local store: a stand-in for the HealthOmics storage API (and, later, the Seven Bridges
-//! upload API). This first version only answers a health check; the operations arrive with
-//! the local-store work.
+//! The local store: a stand-in for the HealthOmics storage API (sequence stores, multipart
+//! read set uploads, read sets, import/export/activation jobs, tags), on disk with metadata in
+//! SQLite, verifying SigV4 (service `omics`) on every HealthOmics request.
+//!
+//! Layout of the data folder: `store.sqlite3` (metadata), `parts/{upload}/{SOURCE}/{n}`
+//! (uploaded parts until the read set is built), `readsets/{id}/source1|source2` (read set
+//! files), `s3/{bucket}/{key}` (what `s3://bucket/key` means to import and export jobs),
+//! `tmp/` (part bodies while they stream in).
+
+mod db;
+mod error;
+mod etag;
+mod jobs;
+mod out;
+mod readsets;
+mod sigv4;
+mod stores;
+mod tags;
+mod time;
+mod uploads;
+mod validate;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::{routing::get, Router};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue};
+use axum::routing::{get, post, put};
+use axum::Router;
 use clap::Args;
+use rand::Rng;
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
+
+pub use error::{ApiError, ErrorKind};
+
+/// Access key id the store accepts when none is configured. Local and public on purpose.
+pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIDLOCALREADSETSTORE";
+/// Secret access key the store accepts when none is configured. Local and public on purpose.
+pub const DEFAULT_SECRET_ACCESS_KEY: &str = "local-readset-store-secret-do-not-use-in-production";
+/// Region of the SigV4 credential scope the store expects (and puts in ARNs).
+pub const REGION: &str = "us-east-1";
+/// Account id used in the ARNs the store hands out.
+pub const ACCOUNT_ID: &str = "000000000000";
+/// SigV4 signing name the store verifies.
+pub const SERVICE: &str = sigv4::SERVICE;
 
 /// `readset-server store` options.
 #[derive(Debug, Clone, Args)]
@@ -17,15 +55,245 @@ pub struct StoreArgs {
     /// Folder holding parts, read sets and the SQLite database.
     #[arg(long, default_value = ".demo-data/store")]
     pub data: PathBuf,
+    /// Access key id that requests must be signed with.
+    #[arg(long, env = "READSET_STORE_ACCESS_KEY_ID", default_value = DEFAULT_ACCESS_KEY_ID)]
+    pub access_key_id: String,
+    /// Secret access key that requests must be signed with.
+    #[arg(long, env = "READSET_STORE_SECRET_ACCESS_KEY", default_value = DEFAULT_SECRET_ACCESS_KEY, hide_default_value = false)]
+    pub secret_access_key: String,
+    /// `X-SBG-Auth-Token` the Seven Bridges API under `/v2` accepts.
+    #[arg(long, env = "READSET_SBG_TOKEN", default_value = crate::sbg::DEFAULT_SBG_TOKEN)]
+    pub sbg_token: String,
 }
 
-/// The store's router.
-pub fn app(_args: &StoreArgs) -> Router {
-    Router::new().route("/health", get(|| async { "ok" }))
+impl StoreArgs {
+    /// Options with the defaults: `listen`, `data` given, the default credentials.
+    pub fn new(listen: SocketAddr, data: PathBuf) -> Self {
+        StoreArgs {
+            listen,
+            data,
+            access_key_id: DEFAULT_ACCESS_KEY_ID.into(),
+            secret_access_key: DEFAULT_SECRET_ACCESS_KEY.into(),
+            sbg_token: crate::sbg::DEFAULT_SBG_TOKEN.into(),
+        }
+    }
+
+    /// The store configuration these options describe (default job timings).
+    pub fn config(&self) -> StoreConfig {
+        StoreConfig {
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+            ..StoreConfig::new(self.data.clone())
+        }
+    }
 }
 
-/// Runs the store until the process ends.
+/// Everything the store needs to run.
+#[derive(Clone)]
+pub struct StoreConfig {
+    /// Folder for the database, parts and read sets; created when missing.
+    pub data_dir: PathBuf,
+    /// Access key id that requests must be signed with.
+    pub access_key_id: String,
+    /// Secret access key that requests must be signed with.
+    pub secret_access_key: String,
+    /// Region of the credential scope and of the ARNs.
+    pub region: String,
+    /// How long a job stays in each state before it moves on (SUBMITTED, IN_PROGRESS).
+    pub job_step: Duration,
+    /// How long a completed upload stays PROCESSING_UPLOAD at least before it is validated.
+    pub processing_delay: Duration,
+}
+
+impl StoreConfig {
+    /// Defaults: the default credentials, [`REGION`], 2 s job steps, 1 s processing delay.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        StoreConfig {
+            data_dir: data_dir.into(),
+            access_key_id: DEFAULT_ACCESS_KEY_ID.into(),
+            secret_access_key: DEFAULT_SECRET_ACCESS_KEY.into(),
+            region: REGION.into(),
+            job_step: Duration::from_secs(2),
+            processing_delay: Duration::from_secs(1),
+        }
+    }
+
+    /// True when the credentials are the published defaults.
+    pub fn uses_default_credentials(&self) -> bool {
+        self.access_key_id == DEFAULT_ACCESS_KEY_ID && self.secret_access_key == DEFAULT_SECRET_ACCESS_KEY
+    }
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("data_dir", &self.data_dir)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("region", &self.region)
+            .field("job_step", &self.job_step)
+            .field("processing_delay", &self.processing_delay)
+            .finish()
+    }
+}
+
+/// The state every handler shares.
+pub(crate) struct Store {
+    pub(crate) cfg: StoreConfig,
+    pub(crate) db: db::Db,
+}
+
+pub(crate) type Shared = Arc<Store>;
+
+impl Store {
+    fn dir(&self, name: &str) -> PathBuf {
+        self.cfg.data_dir.join(name)
+    }
+    /// Where part `n` of `source` of `upload` lives.
+    pub(crate) fn part_path(&self, upload: &str, source: &str, n: i64) -> PathBuf {
+        self.dir("parts").join(upload).join(source).join(n.to_string())
+    }
+    /// Folder of an upload's parts.
+    pub(crate) fn upload_dir(&self, upload: &str) -> PathBuf {
+        self.dir("parts").join(upload)
+    }
+    /// Folder for part bodies while they stream in.
+    pub(crate) fn tmp_dir(&self) -> PathBuf {
+        self.dir("tmp")
+    }
+    /// Folder of a read set's files.
+    pub(crate) fn readset_dir(&self, id: &str) -> PathBuf {
+        self.dir("readsets").join(id)
+    }
+    /// The local file an `s3://bucket/key` URI stands for.
+    pub(crate) fn s3_path(&self, uri: &str) -> PathBuf {
+        let rest = uri.strip_prefix("s3://").unwrap_or(uri);
+        let mut p = self.dir("s3");
+        for seg in rest.split('/').filter(|s| !s.is_empty() && *s != "." && *s != "..") {
+            p.push(seg);
+        }
+        p
+    }
+    /// ARN of a sequence store.
+    pub(crate) fn store_arn(&self, store: &str) -> String {
+        format!("arn:aws:omics:{}:{ACCOUNT_ID}:sequenceStore/{store}", self.cfg.region)
+    }
+    /// ARN of a read set.
+    pub(crate) fn readset_arn(&self, store: &str, id: &str) -> String {
+        format!("{}/readSet/{id}", self.store_arn(store))
+    }
+}
+
+/// A new random numeric ID (10 digits, no leading zero), as HealthOmics IDs look.
+pub(crate) fn new_id() -> String {
+    rand::thread_rng().gen_range(1_000_000_000u64..10_000_000_000).to_string()
+}
+
+fn prepare_dirs(data: &Path) -> anyhow::Result<()> {
+    for d in ["parts", "readsets", "s3"] {
+        std::fs::create_dir_all(data.join(d))?;
+    }
+    // Bodies that were streaming when the store stopped never became parts.
+    let _ = std::fs::remove_dir_all(data.join("tmp"));
+    std::fs::create_dir_all(data.join("tmp"))?;
+    Ok(())
+}
+
+/// The store's router: the HealthOmics storage API (SigV4-verified) with permissive CORS.
+/// Opens or creates the SQLite database under `config.data_dir` and resumes background work
+/// (read sets still processing, jobs not finished).
+pub async fn app(config: StoreConfig) -> anyhow::Result<Router> {
+    prepare_dirs(&config.data_dir)?;
+    let db = db::Db::open(&config.data_dir.join("store.sqlite3"))?;
+    let verifier = Arc::new(sigv4::Verifier {
+        access_key_id: config.access_key_id.clone(),
+        secret_access_key: config.secret_access_key.clone(),
+        region: config.region.clone(),
+    });
+    let store: Shared = Arc::new(Store { cfg: config, db });
+    readsets::resume(&store)?;
+    jobs::resume(&store)?;
+
+    let omics = Router::new()
+        .route("/sequencestore", post(stores::create))
+        .route("/sequencestores", post(stores::list))
+        .route("/sequencestore/{store_id}", get(stores::get).patch(stores::update).delete(stores::delete))
+        .route("/sequencestore/{store_id}/upload", post(uploads::create))
+        .route(
+            "/sequencestore/{store_id}/upload/{upload_id}/part",
+            put(uploads::upload_part).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/sequencestore/{store_id}/upload/{upload_id}/complete", post(uploads::complete))
+        .route("/sequencestore/{store_id}/upload/{upload_id}/abort", axum::routing::delete(uploads::abort))
+        .route("/sequencestore/{store_id}/uploads", post(uploads::list_uploads))
+        .route("/sequencestore/{store_id}/upload/{upload_id}/parts", post(uploads::list_parts))
+        .route("/sequencestore/{store_id}/readsets", post(readsets::list))
+        .route("/sequencestore/{store_id}/readset/{id}/metadata", get(readsets::metadata))
+        .route("/sequencestore/{store_id}/readset/{id}", get(readsets::download_part))
+        .route("/sequencestore/{store_id}/readset/batch/delete", post(readsets::batch_delete))
+        .route("/sequencestore/{store_id}/importjob", post(jobs::start_import))
+        .route("/sequencestore/{store_id}/importjob/{id}", get(jobs::get_import))
+        .route("/sequencestore/{store_id}/importjobs", post(jobs::list_import))
+        .route("/sequencestore/{store_id}/exportjob", post(jobs::start_export))
+        .route("/sequencestore/{store_id}/exportjob/{id}", get(jobs::get_export))
+        .route("/sequencestore/{store_id}/exportjobs", post(jobs::list_export))
+        .route("/sequencestore/{store_id}/activationjob", post(jobs::start_activation))
+        .route("/sequencestore/{store_id}/activationjob/{id}", get(jobs::get_activation))
+        .route("/sequencestore/{store_id}/activationjobs", post(jobs::list_activation))
+        .route("/tags/{arn}", get(tags::list).post(tags::tag).delete(tags::untag))
+        .with_state(store)
+        .layer(axum::middleware::from_fn_with_state(verifier, sigv4::verify));
+
+    Ok(omics
+        .layer(axum::middleware::from_fn(request_id))
+        .layer(cors()))
+}
+
+/// Permissive CORS so a browser (the JS AWS SDK in the benchmark) can call the store directly;
+/// preflights are answered here, before signature checks. [`app`] already applies it; it is
+/// public so routes merged into the store's router later (the Seven Bridges API) can get the same.
+pub fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            HeaderName::from_static("x-amzn-errortype"),
+            HeaderName::from_static("x-amzn-requestid"),
+            HeaderName::from_static("etag"),
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Adds `x-amzn-RequestId` to every answer, as AWS does.
+async fn request_id(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let mut resp = next.run(req).await;
+    let id = format!("{:032x}", rand::thread_rng().gen::<u128>());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+/// Runs the store until the process ends; prints the credentials in use when they are the
+/// published defaults.
 pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
+    let config = args.config();
+    if config.uses_default_credentials() {
+        println!(
+            "local store: default credentials in use: access key id {DEFAULT_ACCESS_KEY_ID}, secret access key {DEFAULT_SECRET_ACCESS_KEY}, region {REGION}, service omics"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    crate::serve(listener, app(&args), "store").await
+    let mut sbg = crate::sbg::SbgConfig::new(config.data_dir.join("sbg"), format!("http://{}", listener.local_addr()?));
+    sbg.token = args.sbg_token.clone();
+    tracing::info!("{}", crate::sbg::startup_notice(&sbg));
+    crate::serve(listener, app_with_sbg(config, sbg).await?, "store").await
+}
+
+/// The HealthOmics API ([`app`]) and the Seven Bridges upload API ([`crate::sbg::router`],
+/// under `/v2`, with its own token auth and CORS) on one router, as `readset-server store`
+/// and `demo` serve them.
+pub async fn app_with_sbg(config: StoreConfig, sbg: crate::sbg::SbgConfig) -> anyhow::Result<Router> {
+    Ok(app(config).await?.merge(crate::sbg::router(sbg).await?))
 }
