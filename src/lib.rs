@@ -15,6 +15,8 @@
 //! - [`etag`]: the whole-source FASTQ ETag (gzip decompression + MD5/SHA-256/SHA-512).
 //! - [`error`]: the one error type and its JS codes.
 //! - [`blob`] (wasm only): reading `Blob`/`File` objects in bounded slices.
+//! - `web` (wasm only): the engine and the JS API (`ReadSetUploader`, `uploadReadSet`,
+//!   `SequenceStoreClient`), XHR transport, timers, progress, pause/abort.
 //!
 //! Everything that touches `JsValue`, `web_sys` or timers lives in boundary modules; the
 //! protocol logic is plain Rust so most of it is tested with `cargo test` in milliseconds.
@@ -31,6 +33,8 @@ pub mod validate;
 
 #[cfg(target_arch = "wasm32")]
 pub mod blob;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use error::{Error, ErrorKind};
 pub use plan::{plan_parts, Part, PlanError, Source, MAX_PARTS, MAX_PART_SIZE};
