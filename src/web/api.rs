@@ -113,6 +113,36 @@ fn options_object(options: &JsValue) -> Result<(), Error> {
     }
 }
 
+/// Option names of `UploadOptions`: serde-wasm-bindgen reads only the fields it knows, so a
+/// misspelt option would be silently ignored without this check.
+const UPLOAD_KEYS: &[&str] = &[
+    "endpoint", "token", "sequenceStoreId", "sourceFileType", "name", "subjectId", "sampleId",
+    "referenceArn", "description", "generatedFrom", "tags", "clientToken", "partSize",
+    "concurrency", "chunkSize", "retry", "uploadId", "verifyPartChecksums", "verifyEtag",
+    "waitForActive", "pollIntervalMs", "activeTimeoutMs", "files", "signal", "onProgress",
+];
+const CONNECTION_KEYS: &[&str] = &["endpoint", "token", "sequenceStoreId", "retry"];
+const RETRY_KEYS: &[&str] = &["maxAttempts", "baseDelayMs", "maxDelayMs", "jitter", "seed"];
+const LIST_KEYS: &[&str] = &["filter", "maxResults", "nextToken"];
+
+fn check_keys(obj: &JsValue, allowed: &[&str], what: &str) -> Result<(), Error> {
+    if !obj.is_object() {
+        return Ok(());
+    }
+    let obj_ref: &js_sys::Object = obj.unchecked_ref();
+    for key in js_sys::Object::keys(obj_ref).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !allowed.contains(&key.as_str()) {
+            return Err(Error::invalid_input(format!("unknown field `{key}` in {what}; expected one of: {}", allowed.join(", "))));
+        }
+    }
+    let retry = get(obj, "retry");
+    if allowed.contains(&"retry") && retry.is_object() {
+        check_keys(&retry, RETRY_KEYS, "`retry`")?;
+    }
+    Ok(())
+}
+
 fn deserialize<T: for<'de> Deserialize<'de>>(value: JsValue, what: &str) -> Result<T, Error> {
     serde_wasm_bindgen::from_value(value).map_err(|e| Error::invalid_input(format!("invalid {what}: {e}")))
 }
@@ -150,6 +180,7 @@ impl ReadSetUploader {
             v if v.is_undefined() || v.is_null() => None,
             v => Some(v.dyn_into::<AbortSignal>().map_err(|_| Error::invalid_input("`signal` must be an AbortSignal"))?),
         };
+        check_keys(&options, UPLOAD_KEYS, "options")?;
         let spec: UploadSpec = deserialize(options, "options")?;
         let valid = validate(&spec, &infos, &random_token())?;
         let progress = Progress::new(valid.total_bytes(), valid.total_parts(), callback);
@@ -273,6 +304,7 @@ struct ListSpec {
 
 impl ListSpec {
     fn read(value: JsValue) -> Result<(Option<serde_json::Value>, Page), Error> {
+        check_keys(&value, LIST_KEYS, "listing options")?;
         let spec: ListSpec = if value.is_undefined() || value.is_null() { ListSpec::default() } else { deserialize(value, "listing options")? };
         if let Some(n) = spec.max_results {
             if !(1..=100).contains(&n) {
@@ -322,6 +354,7 @@ impl SequenceStoreClient {
         (|| {
             let options: JsValue = options.into();
             options_object(&options)?;
+            check_keys(&options, CONNECTION_KEYS, "options")?;
             let spec: ConnectionSpec = deserialize(options, "options")?;
             let endpoint = spec.endpoint.filter(|e| !e.is_empty()).ok_or_else(|| Error::invalid_input("`endpoint` is required"))?;
             if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {

@@ -100,6 +100,7 @@ pub struct Engine {
     etags: RefCell<[Option<Etag>; 2]>,
     stage: Cell<Stage>,
     server_aborted: Cell<bool>,
+    completion_sent: Cell<bool>,
 }
 
 fn source_index(s: Source) -> usize {
@@ -124,6 +125,7 @@ impl Engine {
             etags: RefCell::new([None, None]),
             stage: Cell::new(Stage::Idle),
             server_aborted: Cell::new(false),
+            completion_sent: Cell::new(false),
         }
     }
 
@@ -178,6 +180,7 @@ impl Engine {
 
         // From here the upload is handed over: abort() stops waiting but cannot undo it.
         self.stage.set(Stage::Completing);
+        self.completion_sent.set(true);
         self.progress.phase(Phase::Completing);
         let planned: Vec<(Source, u32)> = self.v.plans.iter().map(|p| (p[0].source, p.len() as u32)).collect();
         let parts = assemble(&self.confirmed.borrow(), &planned)?;
@@ -274,7 +277,7 @@ impl Engine {
 
     /// Aborts the multipart upload on the server, once, unless completion already began.
     pub async fn abort_on_server(&self) -> Result<(), Error> {
-        if self.stage.get() >= Stage::Completing && self.stage.get() != Stage::Finished {
+        if self.completion_sent.get() {
             return Ok(());
         }
         let Some(id) = self.upload_id() else { return Ok(()) };
@@ -286,9 +289,9 @@ impl Engine {
         self.client.call(&fresh, &omics::abort_upload(&self.v.store_id, &id)).await.map(|_| ())
     }
 
-    /// Whether the upload reached completion (abort() has no server effect then).
-    pub fn completed(&self) -> bool {
-        self.stage.get() >= Stage::Completing
+    /// Whether completion began (abort() has no server effect then).
+    pub fn completion_sent(&self) -> bool {
+        self.completion_sent.get()
     }
 
     fn hashed_parts(self: Rc<Self>, family: Option<EtagFamily>) -> impl Stream<Item = Result<HashedPart, Error>> {
