@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod demo;
 pub mod proxy;
+pub mod sbg;
 pub mod store;
 
 /// Installs the `tracing` subscriber (level from `RUST_LOG`, default `info`).
