@@ -167,6 +167,8 @@ mod tests {
             assert_eq!(classify(&http(s)), Decision::Retry, "status {s}");
         }
         assert_eq!(classify(&Err::<(), _>(Error::new(ErrorKind::Network, "offline"))), Decision::Retry);
+        // A part whose returned checksum is not its SHA-256 is sent again.
+        assert_eq!(classify(&Err::<(), _>(Error::new(ErrorKind::ChecksumMismatch, "differs"))), Decision::Retry);
         for s in [400, 401, 403, 404, 402] {
             assert_eq!(classify(&http(s)), Decision::Fail, "status {s}");
         }

@@ -135,3 +135,27 @@ fn fastq_etags_of_every_family_match_the_digest_of_the_uncompressed_data_in_wasm
     assert_eq!(etag_of(EtagFamily::Sha256, &gz, 1000), to_hex(&Sha256::digest(&data)));
     assert_eq!(etag_of(EtagFamily::Sha512, &gz, 65536), to_hex(&Sha512::digest(&data)));
 }
+
+#[wasm_bindgen_test]
+async fn an_already_aborted_signal_rejects_as_aborted_before_any_request() {
+    let controller = web_sys::AbortController::new().unwrap();
+    controller.abort();
+    let f = fq("a.fq.gz");
+    let o = upload_options(DEAD_ENDPOINT, "t", STORE, &[&f]);
+    set(&o, "signal", controller.signal());
+    let err = rejection(promise(upload_read_set(o.unchecked_into()))).await;
+    expect_error(&err, "aborted");
+    assert_eq!(get(&err, "uploadId"), JsValue::UNDEFINED, "nothing was created");
+}
+
+#[wasm_bindgen_test]
+async fn start_twice_is_refused() {
+    let f = fq("a.fq.gz");
+    let o = upload_options(DEAD_ENDPOINT, "t", STORE, &[&f]);
+    set(&o, "retry", quick_retry(1));
+    let up = ReadSetUploader::new(o.unchecked_into()).unwrap();
+    let first = promise(up.start());
+    let err = rejection(promise(up.start())).await;
+    assert!(expect_error(&err, "invalid_input").contains("already called"));
+    expect_error(&rejection(first).await, "network");
+}
