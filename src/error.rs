@@ -224,7 +224,7 @@ fn service_message(body: &str) -> Option<String> {
 /// `Retry-After` in delta-seconds (the form the proxy sends); HTTP dates are ignored.
 fn parse_retry_after(value: &str) -> Option<u64> {
     let secs: f64 = value.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0) as u64)
+    (secs.is_finite() && secs >= 0.0).then_some((secs * 1000.0) as u64)
 }
 
 #[cfg(test)]

@@ -391,6 +391,18 @@ pub fn validate(spec: &UploadSpec, files: &[FileInfo], default_client_token: &st
     })
 }
 
+/// Checks that a FASTQ file starts with the gzip signature (`1f 8b`); `head` is its first
+/// bytes. HealthOmics takes FASTQ gzip-compressed only.
+pub fn check_gzip_signature(index: usize, name: &str, head: &[u8]) -> Result<(), Error> {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "files[{index}] {name:?} is not gzip-compressed (it does not start with the gzip signature 1f 8b): FASTQ must be gzip-compressed"
+        )))
+    }
+}
+
 /// Whether a part checksum is to be compared with the part's SHA-256 (lowercase hex).
 pub fn should_compare(mode: VerifyParts, checksum: &str) -> bool {
     match mode {
@@ -534,6 +546,14 @@ mod tests {
         assert_eq!(s.verify_part_checksums, Some(VerifyOption::Mode("auto".into())));
         let e = serde_json::from_str::<UploadSpec>(r#"{"partsize":1}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field `partsize`"), "{e}");
+    }
+
+    #[test]
+    fn fastq_must_start_with_the_gzip_signature() {
+        assert!(check_gzip_signature(0, "a.fq.gz", &[0x1f, 0x8b, 8, 0]).is_ok());
+        let e = check_gzip_signature(1, "b.fq.gz", b"@r1\n").unwrap_err();
+        assert!(e.message.contains("files[1] \"b.fq.gz\" is not gzip-compressed"), "{}", e.message);
+        assert!(check_gzip_signature(0, "c.fq.gz", &[0x1f]).is_err());
     }
 
     #[test]

@@ -159,3 +159,11 @@ async fn start_twice_is_refused() {
     assert!(expect_error(&err, "invalid_input").contains("already called"));
     expect_error(&rejection(first).await, "network");
 }
+
+#[wasm_bindgen_test]
+async fn a_fastq_that_is_not_gzip_is_refused_before_any_request() {
+    let f = file("plain.fastq.gz", &fastq(5, 1, 1));
+    let o = upload_options(DEAD_ENDPOINT, "t", STORE, &[&f]);
+    let err = rejection(promise(upload_read_set(o.unchecked_into()))).await;
+    assert!(expect_error(&err, "invalid_input").contains("is not gzip-compressed"));
+}

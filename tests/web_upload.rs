@@ -154,7 +154,7 @@ async fn a_paired_fastq_gz_uploads_in_parts_becomes_active_with_verified_etags()
     assert_eq!(get_f64(&last, "bytesUploaded"), total);
     assert_eq!(get_f64(&last, "partsDone") as usize, n1 + n2);
     assert_eq!(get_str(&last, "phase"), "done");
-    let states = seen.changed_states.borrow();
+    let states = seen.changed_states.borrow().clone();
     assert_eq!(states.iter().filter(|s| *s == "done").count(), n1 + n2);
     assert!(states.iter().any(|s| s == "uploading") && states.iter().any(|s| s == "hashing"));
 
@@ -205,7 +205,7 @@ async fn an_upload_aborted_midway_rejects_as_aborted_and_leaves_the_in_progress_
     let err = rejection(promise(uploader.start())).await;
     expect_error(&err, "aborted");
     let upload_id = get_str(&err, "uploadId");
-    assert_eq!(uploader.state(), "finished");
+    assert_eq!(uploader.state_name(), "finished");
     let abort_done = abort_promise.borrow_mut().take().expect("abort() was called from the progress callback");
     settle(abort_done).await.expect("AbortMultipartReadSetUpload succeeded");
 
@@ -247,7 +247,7 @@ async fn a_paused_upload_is_resumed_by_a_new_uploader_that_skips_the_parts_alrea
     *slot.borrow_mut() = Some(first.clone());
     let _pending = first.start();
     paused_rx.await.expect("the first upload reached three parts");
-    assert_eq!(first.state(), "paused");
+    assert_eq!(first.state_name(), "paused");
     let upload_id = first.upload_id().expect("upload created");
 
     // Second uploader, same file and part size, continuing that upload.

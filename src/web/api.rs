@@ -44,6 +44,9 @@ extern "C" {
     /// `{ filter?: TimeFilter } & PageOptions`.
     #[wasm_bindgen(typescript_type = "{ filter?: TimeFilter } & PageOptions")]
     pub type PartListArg;
+    /// The uploader's state (TypeScript union).
+    #[wasm_bindgen(typescript_type = "\"idle\" | \"running\" | \"paused\" | \"aborted\" | \"completing\" | \"finished\"")]
+    pub type UploaderState;
     /// `PageOptions`.
     #[wasm_bindgen(typescript_type = "PageOptions")]
     pub type PageArg;
@@ -262,7 +265,14 @@ impl ReadSetUploader {
 
     /// `"idle"`, `"running"`, `"paused"`, `"aborted"`, `"completing"` or `"finished"`.
     #[wasm_bindgen(getter)]
-    pub fn state(&self) -> String {
+    pub fn state(&self) -> UploaderState {
+        JsValue::from_str(self.state_name()).unchecked_into()
+    }
+}
+
+impl ReadSetUploader {
+    /// The state as a string (see the `state` getter).
+    pub fn state_name(&self) -> &'static str {
         match (self.engine.control.state(), self.engine.stage()) {
             (_, Stage::Finished) => "finished",
             (RunState::Aborted, _) => "aborted",
@@ -271,7 +281,6 @@ impl ReadSetUploader {
             (RunState::Paused, _) => "paused",
             (RunState::Running, Stage::Running) => "running",
         }
-        .to_string()
     }
 }
 

@@ -30,7 +30,8 @@ use crate::etag::{Etag, EtagFamily, FastqEtag};
 use crate::hash::Sha256Hasher;
 use crate::omics::{self, CompletePart, CompleteResponse, CreateUploadResponse, ListPartsResponse, Page, ReadSetEtag, ReadSetMetadata, SequenceStore, UploadPartResponse};
 use crate::plan::{Part, Source};
-use crate::validate::{should_compare, ValidUpload};
+use crate::validate::{check_gzip_signature, should_compare, FileType, ValidUpload};
+use wasm_bindgen::JsCast;
 
 /// Where a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -158,6 +159,7 @@ impl Engine {
 
     async fn run_inner(self: Rc<Self>) -> Result<UploadResult, Error> {
         self.progress.phase(Phase::Preparing);
+        self.check_contents().await?;
         let family = if self.v.verify_etag { Some(self.etag_family().await?) } else { None };
         let upload_id = self.create_or_resume().await?;
 
@@ -210,6 +212,23 @@ impl Engine {
             bytes: self.v.total_bytes(),
             etag,
         })
+    }
+
+    /// Content checks that need the file bytes, still before any network call: FASTQ files
+    /// must be gzip.
+    async fn check_contents(&self) -> Result<(), Error> {
+        if self.v.file_type != FileType::Fastq {
+            return Ok(());
+        }
+        for (i, blob) in self.files.iter().enumerate() {
+            let end = 2.min(blob.size() as u64);
+            let head = read_range(blob, 0, end)
+                .await
+                .map_err(|e| Error::invalid_input(format!("files[{i}] could not be read: {e:?}")))?;
+            let name = blob.dyn_ref::<web_sys::File>().map(|f| f.name()).unwrap_or_default();
+            check_gzip_signature(i, &name, &head)?;
+        }
+        Ok(())
     }
 
     async fn etag_family(&self) -> Result<EtagFamily, Error> {

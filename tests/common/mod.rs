@@ -20,7 +20,7 @@ pub fn fastq(reads: usize, seed: u64, mate: u8) -> Vec<u8> {
     };
     let mut out = Vec::with_capacity(reads * 240);
     for i in 0..reads {
-        write!(out, "@read{i}/{mate}\n").unwrap();
+        writeln!(out, "@read{i}/{mate}").unwrap();
         for _ in 0..100 {
             out.push(b"ACGT"[(next() % 4) as usize]);
         }
