@@ -43,7 +43,13 @@ async fn config() -> Config {
     assert_eq!(r.status, 200, "GET {url}: {}", r.body);
     let v: serde_json::Value = serde_json::from_str(&r.body).expect("demo-config.json is JSON");
     let s = |k: &str| v[k].as_str().unwrap_or_else(|| panic!("demo-config.json lacks {k}: {v}")).to_string();
-    Config { endpoint: s("endpoint"), token: s("token"), store: s("sequenceStoreId") }
+    // `endpoint` is absolute; a `proxy` path relative to the demo origin is accepted too.
+    let endpoint = match (v["endpoint"].as_str(), v["proxy"].as_str()) {
+        (Some(e), _) => e.to_string(),
+        (None, Some(p)) => format!("{}{p}", proxy.trim_end_matches('/')),
+        _ => panic!("demo-config.json has neither endpoint nor proxy: {v}"),
+    };
+    Config { endpoint, token: s("token"), store: s("sequenceStoreId") }
 }
 
 fn store_client(c: &Config) -> SequenceStoreClient {

@@ -115,13 +115,15 @@ impl Engine {
     /// An engine for a checked upload of `files` (one per source, in order).
     pub fn new(v: ValidUpload, files: Vec<Blob>, progress: Progress) -> Self {
         let client = Client::new(v.endpoint.clone(), v.token.clone(), v.store_id.clone(), v.retry.clone());
+        // When resuming, the upload exists before start(): abort() may discard it at once.
+        let upload_id = RefCell::new(v.upload_id.clone());
         Engine {
             v,
             files,
             client,
             control: Control::default(),
             progress,
-            upload_id: RefCell::new(None),
+            upload_id,
             confirmed: RefCell::new(Confirmed::new()),
             etags: RefCell::new([None, None]),
             stage: Cell::new(Stage::Idle),
