@@ -10,6 +10,11 @@ use tower_http::services::ServeDir;
 
 use crate::{proxy, store};
 
+/// Access key the demo's proxy signs with (the local store's test key).
+const DEMO_ACCESS_KEY_ID: &str = "AKIDREADSETDEMO";
+/// Secret key the demo's proxy signs with (the local store's test secret).
+const DEMO_SECRET_ACCESS_KEY: &str = "readset-demo-secret-key";
+
 /// `readset-server demo` options.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
@@ -43,13 +48,27 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let store_args = store::StoreArgs { listen: args.store_listen, data: args.data.join("store") };
     let store_listener = tokio::net::TcpListener::bind(store_args.listen).await?;
     let store_addr = store_listener.local_addr()?;
-    let proxy_args = proxy::ProxyArgs { listen: args.listen, upstream: format!("http://{store_addr}") };
+    // The page gets a fresh static token per run from `/demo-config.json` (see README, "Proxy").
+    let token = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    let principal = proxy::Principal { sub: "demo".into(), stores: proxy::StoreScope::Any, projects: Vec::new() };
+    let auth = proxy::Authenticator::new().with_static_token(&token, principal)?;
+    // TODO(integrator): use the store's exported DEFAULT_ACCESS_KEY_ID / DEFAULT_SECRET_ACCESS_KEY / REGION.
+    let proxy_config = proxy::ProxyConfig::local_store(
+        &format!("http://{store_addr}"),
+        proxy::DEFAULT_LOCAL_REGION,
+        DEMO_ACCESS_KEY_ID,
+        DEMO_SECRET_ACCESS_KEY,
+        auth,
+    )?;
+    let demo_config = serde_json::json!({ "proxy": "/omics", "token": token });
+    let proxy_router = proxy::app(proxy_config)?
+        .route("/demo-config.json", axum::routing::get(move || async move { axum::Json(demo_config) }));
     let page_listener = tokio::net::TcpListener::bind(args.listen).await?;
     // Tests and scripts read these two lines to find the ports when started on port 0.
     println!("local store: http://{store_addr}");
     println!("readset-upload demo: open http://{}", page_listener.local_addr()?);
     tokio::select! {
         r = crate::serve(store_listener, store::app(&store_args), "store") => r,
-        r = crate::serve(page_listener, app(&args, proxy::app(&proxy_args)), "demo page and proxy") => r,
+        r = crate::serve(page_listener, app(&args, proxy_router), "demo page and proxy") => r,
     }
 }

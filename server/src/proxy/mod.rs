@@ -1,10 +1,46 @@
-//! The signing proxy. This first version only answers a health check; authentication,
-//! policy, SigV4 signing and streaming arrive with the proxy work.
+//! The signing proxy: the browser's only way to HealthOmics.
+//!
+//! It authenticates the portal user ([`auth`]), allows only the read-set operations on the
+//! stores that user may use ([`policy`]), signs with SigV4 ([`sign`]) and forwards to the
+//! operation's host, streaming part bodies without buffering them ([`forward`]). It keeps no
+//! state between requests, so any number of instances can serve the same users.
+
+pub mod auth;
+pub mod cors;
+pub mod error;
+mod forward;
+mod handler;
+pub mod limit;
+pub mod policy;
+pub mod sign;
+pub mod trace;
+pub mod upstream;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::{routing::get, Router};
+use anyhow::Context;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use axum::routing::{any, get};
+use axum::Router;
 use clap::Args;
+
+pub use auth::{Authenticator, JwtClaims, Principal, StoreScope};
+pub use cors::AllowedOrigins;
+pub use error::ProxyError;
+pub use sign::static_credentials;
+pub use upstream::Upstream;
+
+/// Default cap on a buffered JSON request body (64 KiB).
+pub const DEFAULT_MAX_JSON_BODY: usize = 64 * 1024;
+/// Default number of part uploads one token subject may have in flight per instance.
+pub const DEFAULT_PARTS_PER_TOKEN: usize = 16;
+/// Default wait for the upstream's answer once the request body has been sent.
+pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
+/// Region used with a URL upstream when none is given (the local store accepts it).
+pub const DEFAULT_LOCAL_REGION: &str = "us-east-1";
 
 /// `readset-server proxy` options.
 #[derive(Debug, Clone, Args)]
@@ -12,18 +48,172 @@ pub struct ProxyArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_parser = crate::cli::parse_listen)]
     pub listen: SocketAddr,
-    /// Where to forward: `aws` for real HealthOmics, or the base URL of a local store.
+    /// Where to forward: `aws` for real HealthOmics, or the base URL of a local store
+    /// (`http://host:port`). AWS credentials come from the standard chain in both cases.
     #[arg(long, default_value = "http://127.0.0.1:8081")]
     pub upstream: String,
+    /// AWS region to sign for (and, with `--upstream aws`, to call). Required with `aws`;
+    /// defaults to us-east-1 for a URL upstream.
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// File holding the HS256 secret shared with the portal backend that mints JWTs
+    /// (at least 32 bytes; one trailing newline is ignored).
+    #[arg(long)]
+    pub jwt_secret_file: Option<PathBuf>,
+    /// JSON file of static bearer tokens: `[{"token": "...", "sub": "...", "stores": ["*"]}]`.
+    #[arg(long)]
+    pub tokens: Option<PathBuf>,
+    /// Browser origin allowed to call the proxy (repeatable); `*` allows any origin (tests and
+    /// development only).
+    #[arg(long = "allow-origin")]
+    pub allow_origin: Vec<String>,
+    /// Largest JSON request body accepted, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_JSON_BODY)]
+    pub max_json_body: usize,
+    /// Part uploads one token subject may have in flight on this instance.
+    #[arg(long, default_value_t = DEFAULT_PARTS_PER_TOKEN)]
+    pub max_parts_per_token: usize,
+    /// Seconds to wait for the upstream's answer after the request body was sent.
+    #[arg(long, default_value_t = DEFAULT_UPSTREAM_TIMEOUT.as_secs())]
+    pub upstream_timeout_secs: u64,
 }
 
-/// The proxy's router.
-pub fn app(_args: &ProxyArgs) -> Router {
-    Router::new().route("/health", get(|| async { "ok" }))
+/// Everything the proxy needs, for building it in-process (tests, the demo) or from flags.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Where requests go.
+    pub upstream: Upstream,
+    /// Region signed for (and called, with [`Upstream::Aws`]).
+    pub region: String,
+    /// AWS credentials to sign with.
+    pub credentials: SharedCredentialsProvider,
+    /// Who may call.
+    pub auth: Authenticator,
+    /// Browser origins allowed by CORS.
+    pub allowed_origins: AllowedOrigins,
+    /// Largest JSON request body, in bytes.
+    pub max_json_body: usize,
+    /// Part uploads one token subject may have in flight.
+    pub per_token_part_cap: usize,
+    /// Wait for the upstream's answer once the body was sent (504 after it).
+    pub upstream_timeout: Duration,
+    /// Wait for a TCP/TLS connection to the upstream (502 after it).
+    pub connect_timeout: Duration,
+}
+
+impl ProxyConfig {
+    /// A configuration with the default limits and no allowed browser origin (same-origin
+    /// pages, such as the demo's, need none).
+    pub fn new(upstream: Upstream, region: impl Into<String>, credentials: SharedCredentialsProvider, auth: Authenticator) -> Self {
+        Self {
+            upstream,
+            region: region.into(),
+            credentials,
+            auth,
+            allowed_origins: AllowedOrigins::List(Vec::new()),
+            max_json_body: DEFAULT_MAX_JSON_BODY,
+            per_token_part_cap: DEFAULT_PARTS_PER_TOKEN,
+            upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// A proxy in front of a local store at `upstream_url` whose keys are known (the demo).
+    pub fn local_store(upstream_url: &str, region: &str, access_key_id: &str, secret_access_key: &str, auth: Authenticator) -> anyhow::Result<Self> {
+        let upstream = Upstream::parse(upstream_url)?;
+        Ok(Self::new(upstream, region, static_credentials(access_key_id, secret_access_key), auth))
+    }
+
+    /// The configuration the command line describes; credentials come from the standard AWS
+    /// chain (environment, profile, web identity, ECS or EC2 instance role).
+    pub async fn from_args(args: &ProxyArgs) -> anyhow::Result<Self> {
+        let upstream = Upstream::parse(&args.upstream)?;
+        let region = match (&upstream, &args.region) {
+            (_, Some(r)) => r.clone(),
+            (Upstream::Aws, None) => anyhow::bail!("--upstream aws needs --region (or AWS_REGION)"),
+            (Upstream::Url { .. }, None) => DEFAULT_LOCAL_REGION.to_owned(),
+        };
+        let mut auth = Authenticator::new();
+        if let Some(path) = &args.jwt_secret_file {
+            auth = auth.with_jwt_secret_file(path)?;
+        }
+        if let Some(path) = &args.tokens {
+            auth = auth.with_token_file(path)?;
+        }
+        anyhow::ensure!(auth.is_configured(), "give --jwt-secret-file and/or --tokens: the proxy serves authenticated users only");
+        let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await;
+        for origin in args.allow_origin.iter().filter(|o| *o != "*") {
+            let url = reqwest::Url::parse(origin).ok();
+            anyhow::ensure!(
+                url.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/" && !origin.trim_end_matches('/').ends_with(':')),
+                "--allow-origin `{origin}` must be `*` or scheme://host[:port], like https://portal.example.org"
+            );
+        }
+        let mut config = Self::new(upstream, region, SharedCredentialsProvider::new(chain), auth);
+        config.allowed_origins = AllowedOrigins::from_list(&args.allow_origin);
+        config.max_json_body = args.max_json_body;
+        config.per_token_part_cap = args.max_parts_per_token;
+        config.upstream_timeout = Duration::from_secs(args.upstream_timeout_secs);
+        Ok(config)
+    }
+}
+
+/// Shared state of the handlers.
+pub(crate) struct ProxyState {
+    auth: Authenticator,
+    upstream: Upstream,
+    region: String,
+    credentials: sign::CredentialsCache,
+    client: reqwest::Client,
+    limiter: limit::PartLimiter,
+    max_json_body: usize,
+    upstream_timeout: Duration,
+}
+
+/// The proxy's router: `/omics/...` (the HealthOmics API) and `/health`.
+///
+/// Fails when no way to authenticate is configured or the HTTP client cannot be built.
+pub fn app(config: ProxyConfig) -> anyhow::Result<Router> {
+    anyhow::ensure!(config.auth.is_configured(), "the proxy needs a JWT secret or static tokens");
+    anyhow::ensure!(config.per_token_part_cap > 0, "the per-token part cap must be at least 1");
+    // The region becomes part of a host name with `--upstream aws`: letters, digits and `-` only.
+    anyhow::ensure!(
+        !config.region.is_empty() && config.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+        "region `{}` is not an AWS region name (like eu-west-1)",
+        config.region
+    );
+    let client = reqwest::Client::builder()
+        // Never follow a redirect: the upstream is fixed, nothing may send us elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(config.connect_timeout)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .context("cannot build the upstream HTTP client")?;
+    let state = Arc::new(ProxyState {
+        auth: config.auth,
+        upstream: config.upstream,
+        region: config.region,
+        credentials: sign::CredentialsCache::new(config.credentials),
+        client,
+        limiter: limit::PartLimiter::new(config.per_token_part_cap),
+        max_json_body: config.max_json_body,
+        upstream_timeout: config.upstream_timeout,
+    });
+    let origins = Arc::new(config.allowed_origins);
+    Ok(Router::new()
+        .route("/omics", any(handler::handle))
+        .route("/omics/{*path}", any(handler::handle))
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(origins, cors::cors))
+        .layer(axum::middleware::from_fn(trace::request_id))
+        .route("/health", get(|| async { "ok" })))
 }
 
 /// Runs the proxy until the process ends.
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
+    let config = ProxyConfig::from_args(&args).await?;
+    tracing::info!(upstream = ?config.upstream, region = %config.region, origins = ?config.allowed_origins, "proxy configured");
+    let router = app(config)?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    crate::serve(listener, app(&args), "proxy").await
+    crate::serve(listener, router, "proxy").await
 }
