@@ -8,18 +8,38 @@
 //!
 //! - [`plan`]: pure part planning (sizes, numbers, sources), tested natively.
 //! - [`hash`]: incremental hashers used for part checksums and read set ETags.
+//! - [`validate`]: input checks before any network call.
+//! - [`omics`]: HealthOmics requests and responses as plain data.
+//! - [`retry`]: retry decisions and jittered exponential backoff.
+//! - [`complete`]: the Complete part list, from confirmed parts only.
+//! - [`etag`]: the whole-source FASTQ ETag (gzip decompression + MD5/SHA-256/SHA-512).
+//! - [`error`]: the one error type and its JS codes.
 //! - [`blob`] (wasm only): reading `Blob`/`File` objects in bounded slices.
+//! - `web` (wasm only): the engine and the JS API (`ReadSetUploader`, `uploadReadSet`,
+//!   `SequenceStoreClient`), XHR transport, timers, progress, pause/abort.
 //!
 //! Everything that touches `JsValue`, `web_sys` or timers lives in boundary modules; the
 //! protocol logic is plain Rust so most of it is tested with `cargo test` in milliseconds.
 #![deny(missing_docs)]
+// One error type carries the context JS needs (status, operation, part, ids); failures are
+// rare next to the I/O around them, so its size on 64-bit hosts does not matter.
+#![allow(clippy::result_large_err)]
 
+pub mod complete;
+pub mod error;
+pub mod etag;
 pub mod hash;
+pub mod omics;
 pub mod plan;
+pub mod retry;
+pub mod validate;
 
 #[cfg(target_arch = "wasm32")]
 pub mod blob;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
+pub use error::{Error, ErrorKind};
 pub use plan::{plan_parts, Part, PlanError, Source, MAX_PARTS, MAX_PART_SIZE};
 
 use wasm_bindgen::prelude::*;

@@ -13,11 +13,13 @@ pub const MAX_PART_SIZE: u64 = 104_857_600;
 pub const MAX_PARTS: u32 = 10_000;
 
 /// Which file of a read set a part belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Source {
     /// The first (or only) file: mate 1 of a FASTQ pair, or the BAM/CRAM/uBAM file.
+    #[serde(rename = "SOURCE1")]
     Source1,
     /// Mate 2 of a FASTQ pair.
+    #[serde(rename = "SOURCE2")]
     Source2,
 }
 

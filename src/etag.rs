@@ -1,0 +1,227 @@
+//! The whole-source ETag of a gzipped FASTQ, as a HealthOmics store computes it.
+//!
+//! For `FASTQ_*up` the ETag is the hash of the uncompressed FASTQ (`zcat x.fastq.gz | md5sum`).
+//! [`FastqEtag`] takes the compressed bytes in order, in chunks of any size, decompresses them
+//! incrementally (every gzip member, as `zcat` does) and hashes the output with the store's
+//! family: MD5, SHA-256 or SHA-512. Memory stays at the decoder's window plus one output buffer.
+
+use std::io::{self, Write};
+
+use flate2::write::MultiGzDecoder;
+use md5::Md5;
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::error::Error;
+use crate::hash::to_hex;
+
+/// A store's ETag algorithm family (`eTagAlgorithmFamily` of `GetSequenceStore`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EtagFamily {
+    /// `MD5up`, the HealthOmics default.
+    Md5,
+    /// `SHA256up`.
+    Sha256,
+    /// `SHA512up`.
+    Sha512,
+}
+
+impl EtagFamily {
+    /// Reads the family name; an absent value means the default `MD5up`. Unknown names give `None`.
+    pub fn from_store(value: Option<&str>) -> Option<Self> {
+        match value.unwrap_or("MD5up") {
+            "MD5up" => Some(EtagFamily::Md5),
+            "SHA256up" => Some(EtagFamily::Sha256),
+            "SHA512up" => Some(EtagFamily::Sha512),
+            _ => None,
+        }
+    }
+
+    /// The read set ETag `algorithm` for FASTQ in this family, e.g. `FASTQ_MD5up`.
+    pub fn fastq_algorithm(self) -> &'static str {
+        match self {
+            EtagFamily::Md5 => "FASTQ_MD5up",
+            EtagFamily::Sha256 => "FASTQ_SHA256up",
+            EtagFamily::Sha512 => "FASTQ_SHA512up",
+        }
+    }
+}
+
+enum AnyHash {
+    Md5(Md5),
+    Sha256(Sha256),
+    Sha512(Sha512),
+}
+
+/// Receives decompressed bytes: hashes and counts them.
+struct HashSink {
+    hash: AnyHash,
+    bytes: u64,
+}
+
+impl Write for HashSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.hash {
+            AnyHash::Md5(h) => h.update(buf),
+            AnyHash::Sha256(h) => h.update(buf),
+            AnyHash::Sha512(h) => h.update(buf),
+        }
+        self.bytes += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The finished ETag of one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Etag {
+    /// e.g. `FASTQ_MD5up`.
+    pub algorithm: &'static str,
+    /// Lowercase hex digest of the uncompressed FASTQ.
+    pub hex: String,
+    /// Bytes of uncompressed FASTQ hashed.
+    pub uncompressed_bytes: u64,
+}
+
+/// Incremental ETag of one gzipped FASTQ source; feed it the file's bytes in order.
+pub struct FastqEtag {
+    family: EtagFamily,
+    decoder: MultiGzDecoder<HashSink>,
+    compressed_bytes: u64,
+}
+
+impl FastqEtag {
+    /// A pipeline that has seen no bytes.
+    pub fn new(family: EtagFamily) -> Self {
+        let hash = match family {
+            EtagFamily::Md5 => AnyHash::Md5(Md5::new()),
+            EtagFamily::Sha256 => AnyHash::Sha256(Sha256::new()),
+            EtagFamily::Sha512 => AnyHash::Sha512(Sha512::new()),
+        };
+        FastqEtag { family, decoder: MultiGzDecoder::new(HashSink { hash, bytes: 0 }), compressed_bytes: 0 }
+    }
+
+    /// Compressed bytes fed so far.
+    pub fn compressed_bytes(&self) -> u64 {
+        self.compressed_bytes
+    }
+
+    /// Feeds the next compressed bytes of the source. Fails when they are not gzip.
+    pub fn update(&mut self, compressed: &[u8]) -> Result<(), Error> {
+        self.decoder.write_all(compressed).map_err(|e| self.corrupt(e))?;
+        self.compressed_bytes += compressed.len() as u64;
+        Ok(())
+    }
+
+    /// Ends the stream and returns the ETag. Fails when the gzip stream is truncated.
+    pub fn finish(mut self) -> Result<Etag, Error> {
+        self.decoder.try_finish().map_err(|e| self.corrupt(e))?;
+        let algorithm = self.family.fastq_algorithm();
+        let sink = self.decoder.finish().map_err(|e| Error::invalid_input(format!("the FASTQ is not valid gzip: {e}")))?;
+        let hex = match sink.hash {
+            AnyHash::Md5(h) => to_hex(&h.finalize()),
+            AnyHash::Sha256(h) => to_hex(&h.finalize()),
+            AnyHash::Sha512(h) => to_hex(&h.finalize()),
+        };
+        Ok(Etag { algorithm, hex, uncompressed_bytes: sink.bytes })
+    }
+
+    fn corrupt(&self, e: io::Error) -> Error {
+        Error::invalid_input(format!(
+            "the FASTQ is not valid gzip (FASTQ must be gzip-compressed) near compressed byte {}: {e}",
+            self.compressed_bytes
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use flate2::Compression;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn etag_in_chunks(family: EtagFamily, gz: &[u8], chunk: usize) -> Etag {
+        let mut t = FastqEtag::new(family);
+        for c in gz.chunks(chunk) {
+            t.update(c).unwrap();
+        }
+        t.finish().unwrap()
+    }
+
+    const FASTQ: &[u8] = b"@r1\nACGT\n+\nIIII\n@r2\nTTGA\n+\nIIII\n";
+
+    #[test]
+    fn md5_etag_equals_md5_of_the_uncompressed_fastq() {
+        let e = etag_in_chunks(EtagFamily::Md5, &gzip(FASTQ), 7);
+        assert_eq!(e.algorithm, "FASTQ_MD5up");
+        assert_eq!(e.hex, to_hex(&Md5::digest(FASTQ)));
+        assert_eq!(e.uncompressed_bytes, FASTQ.len() as u64);
+    }
+
+    #[test]
+    fn md5_of_known_text_matches_rfc_1321() {
+        let e = etag_in_chunks(EtagFamily::Md5, &gzip(b"abc"), 1);
+        assert_eq!(e.hex, "900150983cd24fb0d6963f7d28e17f72");
+    }
+
+    #[test]
+    fn sha256_and_sha512_families_hash_the_uncompressed_bytes() {
+        let gz = gzip(b"abc");
+        assert_eq!(
+            etag_in_chunks(EtagFamily::Sha256, &gz, 3).hex,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let e = etag_in_chunks(EtagFamily::Sha512, &gz, 5);
+        assert_eq!(e.algorithm, "FASTQ_SHA512up");
+        assert!(e.hex.starts_with("ddaf35a193617aba"), "{}", e.hex);
+        assert_eq!(e.hex.len(), 128);
+    }
+
+    #[test]
+    fn every_gzip_member_is_decompressed_whatever_the_chunk_boundaries() {
+        // Three members, as bgzip or `cat a.gz b.gz` produce; large enough to span many chunks.
+        let a: Vec<u8> = FASTQ.repeat(3000);
+        let b: Vec<u8> = b"@x\nNNNN\n+\n####\n".repeat(2000);
+        let mut gz = gzip(&a);
+        gz.extend(gzip(&b));
+        gz.extend(gzip(FASTQ));
+        let whole: Vec<u8> = [a.as_slice(), b.as_slice(), FASTQ].concat();
+        let want = to_hex(&Md5::digest(&whole));
+        for chunk in [1, 13, 4096, gz.len()] {
+            let e = etag_in_chunks(EtagFamily::Md5, &gz, chunk);
+            assert_eq!(e.hex, want, "chunk size {chunk}");
+            assert_eq!(e.uncompressed_bytes, whole.len() as u64);
+        }
+    }
+
+    #[test]
+    fn data_that_is_not_gzip_is_refused() {
+        let mut t = FastqEtag::new(EtagFamily::Md5);
+        let err = t.update(b"@r1\nACGT\n+\nIIII\n").unwrap_err();
+        assert_eq!(err.code(), "invalid_input");
+        assert!(err.message.contains("gzip"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_truncated_gzip_stream_is_refused_at_the_end() {
+        let gz = gzip(&FASTQ.repeat(100));
+        let mut t = FastqEtag::new(EtagFamily::Md5);
+        t.update(&gz[..gz.len() - 10]).unwrap();
+        assert_eq!(t.finish().unwrap_err().code(), "invalid_input");
+    }
+
+    #[test]
+    fn store_families_map_to_algorithms_and_default_to_md5() {
+        assert_eq!(EtagFamily::from_store(None), Some(EtagFamily::Md5));
+        assert_eq!(EtagFamily::from_store(Some("SHA256up")).unwrap().fastq_algorithm(), "FASTQ_SHA256up");
+        assert_eq!(EtagFamily::from_store(Some("CRC32")), None);
+    }
+}

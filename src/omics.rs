@@ -1,0 +1,443 @@
+//! HealthOmics storage requests and responses as plain data.
+//!
+//! A [`Request`] is what to send (operation name, method, path, query, JSON body); the boundary
+//! module turns it into an HTTP call against `{endpoint}` (the proxy's `/omics` prefix, or any
+//! HealthOmics-compatible endpoint). Responses are parsed into the few typed structs the upload
+//! engine needs; listing responses are handed to JS unchanged (they are already camelCase JSON).
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind};
+use crate::plan::Source;
+
+/// HTTP methods used by the storage API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The method as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// One HealthOmics call, without the endpoint and credentials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The operation name, used in errors (e.g. `CreateMultipartReadSetUpload`).
+    pub operation: &'static str,
+    /// HTTP method.
+    pub method: Method,
+    /// Path below the endpoint, starting with `/`; segments already percent-encoded.
+    pub path: String,
+    /// Query parameters, unencoded.
+    pub query: Vec<(&'static str, String)>,
+    /// JSON body, if any (part uploads carry a binary body added by the transport instead).
+    pub body: Option<Value>,
+}
+
+impl Request {
+    fn new(operation: &'static str, method: Method, path: String) -> Self {
+        Request { operation, method, path, query: Vec::new(), body: None }
+    }
+
+    fn with_body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    fn with_page(mut self, page: &Page) -> Self {
+        if let Some(n) = page.max_results {
+            self.query.push(("maxResults", n.to_string()));
+        }
+        if let Some(t) = &page.next_token {
+            self.query.push(("nextToken", t.clone()));
+        }
+        self
+    }
+
+    /// The full URL under `endpoint` (a trailing `/` on the endpoint is ignored).
+    pub fn url(&self, endpoint: &str) -> String {
+        let mut url = format!("{}{}", endpoint.trim_end_matches('/'), self.path);
+        for (i, (k, v)) in self.query.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(k);
+            url.push('=');
+            url.push_str(&encode(v));
+        }
+        url
+    }
+
+    /// The JSON body as text, if any.
+    pub fn body_text(&self) -> Option<String> {
+        self.body.as_ref().map(Value::to_string)
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Pagination of a listing call.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Page {
+    /// Items per page (1..=100 for HealthOmics).
+    pub max_results: Option<u32>,
+    /// The `nextToken` of the previous page.
+    pub next_token: Option<String>,
+}
+
+/// Body of `CreateMultipartReadSetUpload` (the read set metadata).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateUpload {
+    /// `FASTQ`, `BAM`, `CRAM` or `UBAM`.
+    pub source_file_type: String,
+    /// Read set name.
+    pub name: String,
+    /// Subject ID.
+    pub subject_id: String,
+    /// Sample ID.
+    pub sample_id: String,
+    /// Reference ARN (required for BAM and CRAM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_arn: Option<String>,
+    /// Description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Where the data came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_from: Option<String>,
+    /// Tags of the read set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Idempotency token: the same token creates the upload once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+}
+
+/// One entry of the `CompleteMultipartReadSetUpload` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompletePart {
+    /// The part's source.
+    pub part_source: Source,
+    /// The part number.
+    pub part_number: u32,
+    /// The checksum the service returned for the part, unchanged.
+    pub checksum: String,
+}
+
+fn store_path(store: &str) -> String {
+    format!("/sequencestore/{}", encode(store))
+}
+
+fn upload_path(store: &str, upload_id: &str) -> String {
+    format!("{}/upload/{}", store_path(store), encode(upload_id))
+}
+
+/// `CreateMultipartReadSetUpload`.
+pub fn create_upload(store: &str, body: &CreateUpload) -> Request {
+    let body = serde_json::to_value(body).expect("plain struct serializes");
+    Request::new("CreateMultipartReadSetUpload", Method::Post, format!("{}/upload", store_path(store))).with_body(body)
+}
+
+/// `UploadReadSetPart` (the transport adds the part bytes as the body).
+pub fn upload_part(store: &str, upload_id: &str, source: Source, number: u32) -> Request {
+    let mut r = Request::new("UploadReadSetPart", Method::Put, format!("{}/part", upload_path(store, upload_id)));
+    r.query.push(("partNumber", number.to_string()));
+    r.query.push(("partSource", source.as_str().to_string()));
+    r
+}
+
+/// `CompleteMultipartReadSetUpload` with `parts` (see [`crate::complete::assemble`]).
+pub fn complete_upload(store: &str, upload_id: &str, parts: &[CompletePart]) -> Request {
+    Request::new("CompleteMultipartReadSetUpload", Method::Post, format!("{}/complete", upload_path(store, upload_id)))
+        .with_body(serde_json::json!({ "parts": parts }))
+}
+
+/// `AbortMultipartReadSetUpload`.
+pub fn abort_upload(store: &str, upload_id: &str) -> Request {
+    Request::new("AbortMultipartReadSetUpload", Method::Delete, format!("{}/abort", upload_path(store, upload_id)))
+}
+
+/// `ListMultipartReadSetUploads` (in-progress uploads).
+pub fn list_uploads(store: &str, page: &Page) -> Request {
+    Request::new("ListMultipartReadSetUploads", Method::Post, format!("{}/uploads", store_path(store))).with_page(page)
+}
+
+/// `ListReadSetUploadParts` for one source; `filter` is `{createdAfter?, createdBefore?}`.
+pub fn list_upload_parts(store: &str, upload_id: &str, source: Source, filter: Option<Value>, page: &Page) -> Request {
+    let mut body = serde_json::json!({ "partSource": source });
+    if let Some(f) = filter {
+        body["filter"] = f;
+    }
+    Request::new("ListReadSetUploadParts", Method::Post, format!("{}/parts", upload_path(store, upload_id)))
+        .with_page(page)
+        .with_body(body)
+}
+
+/// `ListReadSets`; `filter` is a HealthOmics `ReadSetFilter` object.
+pub fn list_read_sets(store: &str, filter: Option<Value>, page: &Page) -> Request {
+    Request::new("ListReadSets", Method::Post, format!("{}/readsets", store_path(store)))
+        .with_page(page)
+        .with_body(filter_body(filter))
+}
+
+/// `GetReadSetMetadata`.
+pub fn get_read_set_metadata(store: &str, read_set_id: &str) -> Request {
+    Request::new("GetReadSetMetadata", Method::Get, format!("{}/readset/{}/metadata", store_path(store), encode(read_set_id)))
+}
+
+/// `GetSequenceStore`.
+pub fn get_sequence_store(store: &str) -> Request {
+    Request::new("GetSequenceStore", Method::Get, store_path(store))
+}
+
+/// The three kinds of read set jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Import from S3 (`importjobs`).
+    Import,
+    /// Export to S3 (`exportjobs`).
+    Export,
+    /// Activation of archived read sets (`activationjobs`).
+    Activation,
+}
+
+impl JobKind {
+    fn names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            JobKind::Import => ("ListReadSetImportJobs", "GetReadSetImportJob", "import"),
+            JobKind::Export => ("ListReadSetExportJobs", "GetReadSetExportJob", "export"),
+            JobKind::Activation => ("ListReadSetActivationJobs", "GetReadSetActivationJob", "activation"),
+        }
+    }
+}
+
+/// `ListReadSet{Import,Export,Activation}Jobs`; `filter` is `{createdAfter?, createdBefore?, status?}`.
+pub fn list_jobs(store: &str, kind: JobKind, filter: Option<Value>, page: &Page) -> Request {
+    let (op, _, seg) = kind.names();
+    Request::new(op, Method::Post, format!("{}/{seg}jobs", store_path(store)))
+        .with_page(page)
+        .with_body(filter_body(filter))
+}
+
+/// `GetReadSet{Import,Export,Activation}Job`.
+pub fn get_job(store: &str, kind: JobKind, job_id: &str) -> Request {
+    let (_, op, seg) = kind.names();
+    Request::new(op, Method::Get, format!("{}/{seg}job/{}", store_path(store), encode(job_id)))
+}
+
+fn filter_body(filter: Option<Value>) -> Value {
+    match filter {
+        Some(f) => serde_json::json!({ "filter": f }),
+        None => serde_json::json!({}),
+    }
+}
+
+/// Response of `CreateMultipartReadSetUpload` (the fields the engine uses).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateUploadResponse {
+    /// The new upload's ID.
+    pub upload_id: String,
+}
+
+/// Response of `UploadReadSetPart`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct UploadPartResponse {
+    /// Opaque identifier of the stored part, sent back unchanged on completion.
+    pub checksum: String,
+}
+
+/// Response of `CompleteMultipartReadSetUpload`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompleteResponse {
+    /// The read set created by the upload.
+    pub read_set_id: String,
+}
+
+/// A read set's semantic hashes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct ReadSetEtag {
+    /// e.g. `FASTQ_MD5up`.
+    pub algorithm: Option<String>,
+    /// ETag of source 1.
+    pub source1: Option<String>,
+    /// ETag of source 2.
+    pub source2: Option<String>,
+}
+
+/// Response of `GetReadSetMetadata` (the fields the engine uses).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadSetMetadata {
+    /// Read set ID.
+    pub id: String,
+    /// `PROCESSING_UPLOAD`, `ACTIVE`, `UPLOAD_FAILED`, ...
+    pub status: String,
+    /// Why the status is what it is (set for `UPLOAD_FAILED`).
+    pub status_message: Option<String>,
+    /// The read set's ETags, once computed.
+    pub etag: Option<ReadSetEtag>,
+}
+
+/// Response of `GetSequenceStore` (the fields the engine uses).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SequenceStore {
+    /// Store ID.
+    pub id: String,
+    /// `MD5up` (the default when absent), `SHA256up` or `SHA512up`.
+    #[serde(rename = "eTagAlgorithmFamily")]
+    pub etag_algorithm_family: Option<String>,
+}
+
+/// One part listed by `ListReadSetUploadParts`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedPart {
+    /// Part number.
+    pub part_number: u32,
+    /// Part source.
+    pub part_source: Source,
+    /// The checksum the service holds for it.
+    pub checksum: String,
+    /// Part size in bytes.
+    pub part_size: Option<u64>,
+}
+
+/// Response of `ListReadSetUploadParts`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListPartsResponse {
+    /// This page's parts.
+    #[serde(default)]
+    pub parts: Vec<ListedPart>,
+    /// Token for the next page; absent on the last page.
+    pub next_token: Option<String>,
+}
+
+/// Parses a 2xx response body of `operation`; an unreadable body is a `protocol` error.
+pub fn parse<T: DeserializeOwned>(operation: &'static str, body: &str) -> Result<T, Error> {
+    serde_json::from_str(body).map_err(|e| {
+        Error::new(ErrorKind::Protocol, format!("unexpected response body: {e}")).in_operation(operation)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_upload_posts_metadata_in_camel_case_without_absent_fields() {
+        let r = create_upload(
+            "1234567890",
+            &CreateUpload {
+                source_file_type: "FASTQ".into(),
+                name: "run 7".into(),
+                subject_id: "subj".into(),
+                sample_id: "samp".into(),
+                client_token: Some("tok".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(r.method, Method::Post);
+        assert_eq!(r.url("http://h:1/omics/"), "http://h:1/omics/sequencestore/1234567890/upload");
+        assert_eq!(
+            r.body.unwrap(),
+            serde_json::json!({"sourceFileType":"FASTQ","name":"run 7","subjectId":"subj","sampleId":"samp","clientToken":"tok"})
+        );
+    }
+
+    #[test]
+    fn upload_part_puts_with_part_number_and_source_in_the_query() {
+        let r = upload_part("1234567890", "9876543210", Source::Source2, 17);
+        assert_eq!(r.method, Method::Put);
+        assert_eq!(
+            r.url("http://h/omics"),
+            "http://h/omics/sequencestore/1234567890/upload/9876543210/part?partNumber=17&partSource=SOURCE2"
+        );
+        assert!(r.body.is_none());
+    }
+
+    #[test]
+    fn list_parts_sends_source_in_the_body_and_encodes_the_page_token() {
+        let page = Page { max_results: Some(100), next_token: Some("a b/c=".into()) };
+        let r = list_upload_parts("1234567890", "555", Source::Source1, None, &page);
+        assert_eq!(r.url("e"), "e/sequencestore/1234567890/upload/555/parts?maxResults=100&nextToken=a%20b%2Fc%3D");
+        assert_eq!(r.body_text().unwrap(), r#"{"partSource":"SOURCE1"}"#);
+    }
+
+    #[test]
+    fn complete_and_abort_and_metadata_paths_follow_the_reference() {
+        let parts = [CompletePart { part_source: Source::Source1, part_number: 1, checksum: "x".into() }];
+        let c = complete_upload("1111111111", "2222222222", &parts);
+        assert_eq!(c.path, "/sequencestore/1111111111/upload/2222222222/complete");
+        assert_eq!(c.body.unwrap(), serde_json::json!({"parts":[{"partSource":"SOURCE1","partNumber":1,"checksum":"x"}]}));
+        let a = abort_upload("1111111111", "2222222222");
+        assert_eq!((a.method, a.path.as_str()), (Method::Delete, "/sequencestore/1111111111/upload/2222222222/abort"));
+        assert_eq!(get_read_set_metadata("1111111111", "3333333333").path, "/sequencestore/1111111111/readset/3333333333/metadata");
+        assert_eq!(get_sequence_store("1111111111").path, "/sequencestore/1111111111");
+    }
+
+    #[test]
+    fn job_listings_use_their_own_paths_and_wrap_the_filter() {
+        let r = list_jobs("1111111111", JobKind::Activation, Some(serde_json::json!({"status":"COMPLETED"})), &Page::default());
+        assert_eq!(r.operation, "ListReadSetActivationJobs");
+        assert_eq!(r.path, "/sequencestore/1111111111/activationjobs");
+        assert_eq!(r.body_text().unwrap(), r#"{"filter":{"status":"COMPLETED"}}"#);
+        assert_eq!(get_job("1111111111", JobKind::Import, "42").path, "/sequencestore/1111111111/importjob/42");
+        assert_eq!(list_read_sets("1", None, &Page::default()).body_text().unwrap(), "{}");
+    }
+
+    #[test]
+    fn responses_parse_and_garbage_is_a_protocol_error() {
+        let m: ReadSetMetadata = parse(
+            "GetReadSetMetadata",
+            r#"{"id":"1234567890","status":"ACTIVE","etag":{"algorithm":"FASTQ_MD5up","source1":"ab","source2":"cd"},"fileType":"FASTQ"}"#,
+        )
+        .unwrap();
+        assert_eq!(m.status, "ACTIVE");
+        assert_eq!(m.etag.unwrap().source2.as_deref(), Some("cd"));
+        let s: SequenceStore = parse("GetSequenceStore", r#"{"id":"1","eTagAlgorithmFamily":"SHA512up"}"#).unwrap();
+        assert_eq!(s.etag_algorithm_family.as_deref(), Some("SHA512up"));
+        let l: ListPartsResponse = parse(
+            "ListReadSetUploadParts",
+            r#"{"parts":[{"partNumber":2,"partSource":"SOURCE1","checksum":"c","partSize":5}],"nextToken":"t"}"#,
+        )
+        .unwrap();
+        assert_eq!(l.parts[0].part_number, 2);
+        let e = parse::<CompleteResponse>("CompleteMultipartReadSetUpload", "<html>").unwrap_err();
+        assert_eq!((e.code(), e.operation), ("protocol", Some("CompleteMultipartReadSetUpload")));
+    }
+}

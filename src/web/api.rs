@@ -1,0 +1,478 @@
+//! The JS API: `ReadSetUploader`, `uploadReadSet` and `SequenceStoreClient`.
+//!
+//! Options arrive as plain JS objects typed by the TypeScript section (`types.d.ts`) and are
+//! deserialized here; files, the `AbortSignal` and the callback are read from the same object.
+//! Methods return promises built from futures that own a clone of the inner `Rc`, so `pause()`,
+//! `resume()` and `abort()` stay callable while `start()` is pending.
+
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Promise, Reflect};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::{AbortSignal, Blob, File};
+
+use super::client::{random_seed, Client};
+use super::control::{Control, RunState};
+use super::engine::{Engine, Stage};
+use super::js_error::to_js;
+use super::progress::Progress;
+use crate::error::Error;
+use crate::omics::{self, JobKind, Page};
+use crate::plan::Source;
+use crate::retry::RetryConfig;
+use crate::validate::{check_id, validate, FileInfo, UploadSpec};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = include_str!("types.d.ts");
+
+#[wasm_bindgen]
+extern "C" {
+    /// `UploadOptions` (TypeScript).
+    #[wasm_bindgen(typescript_type = "UploadOptions")]
+    pub type UploadOptionsArg;
+    /// `ConnectionOptions` (TypeScript).
+    #[wasm_bindgen(typescript_type = "ConnectionOptions")]
+    pub type ConnectionOptionsArg;
+    /// `{ filter?: ReadSetFilter } & PageOptions`.
+    #[wasm_bindgen(typescript_type = "{ filter?: ReadSetFilter } & PageOptions")]
+    pub type ReadSetListArg;
+    /// `{ filter?: JobFilter } & PageOptions`.
+    #[wasm_bindgen(typescript_type = "{ filter?: JobFilter } & PageOptions")]
+    pub type JobListArg;
+    /// `{ filter?: TimeFilter } & PageOptions`.
+    #[wasm_bindgen(typescript_type = "{ filter?: TimeFilter } & PageOptions")]
+    pub type PartListArg;
+    /// The uploader's state (TypeScript union).
+    #[wasm_bindgen(typescript_type = "\"idle\" | \"running\" | \"paused\" | \"aborted\" | \"completing\" | \"finished\"")]
+    pub type UploaderState;
+    /// `PageOptions`.
+    #[wasm_bindgen(typescript_type = "PageOptions")]
+    pub type PageArg;
+    /// `PartSource`.
+    #[wasm_bindgen(typescript_type = "PartSource")]
+    pub type PartSourceArg;
+    /// `Promise<UploadResult>`.
+    #[wasm_bindgen(typescript_type = "Promise<UploadResult>")]
+    pub type UploadResultPromise;
+    /// `Promise<void>`.
+    #[wasm_bindgen(typescript_type = "Promise<void>")]
+    pub type VoidPromise;
+    /// `Promise<ListReadSetsResult>`.
+    #[wasm_bindgen(typescript_type = "Promise<ListReadSetsResult>")]
+    pub type ListReadSetsPromise;
+    /// `Promise<ReadSetMetadata>`.
+    #[wasm_bindgen(typescript_type = "Promise<ReadSetMetadata>")]
+    pub type ReadSetMetadataPromise;
+    /// `Promise<ListUploadsResult>`.
+    #[wasm_bindgen(typescript_type = "Promise<ListUploadsResult>")]
+    pub type ListUploadsPromise;
+    /// `Promise<ListUploadPartsResult>`.
+    #[wasm_bindgen(typescript_type = "Promise<ListUploadPartsResult>")]
+    pub type ListUploadPartsPromise;
+    /// `Promise<ListJobsResult>`.
+    #[wasm_bindgen(typescript_type = "Promise<ListJobsResult>")]
+    pub type ListJobsPromise;
+    /// `Promise<ReadSetJob>`.
+    #[wasm_bindgen(typescript_type = "Promise<ReadSetJob>")]
+    pub type JobPromise;
+    /// `Promise<SequenceStoreInfo>`.
+    #[wasm_bindgen(typescript_type = "Promise<SequenceStoreInfo>")]
+    pub type SequenceStorePromise;
+}
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn random_token() -> String {
+    format!("{:014x}{:014x}", random_seed(), random_seed())
+}
+
+/// Reads `files`: an array of one or two `File` objects.
+fn read_files(options: &JsValue) -> Result<(Vec<Blob>, Vec<FileInfo>), Error> {
+    let files = get(options, "files");
+    if !Array::is_array(&files) {
+        return Err(Error::invalid_input("`files` must be an array of one File, or two (R1 and R2) for a FASTQ pair"));
+    }
+    let mut blobs = Vec::new();
+    let mut infos = Vec::new();
+    for (i, f) in Array::from(&files).iter().enumerate() {
+        let Some(file) = f.dyn_ref::<File>() else {
+            return Err(Error::invalid_input(format!("files[{i}] is not a File: pass File objects (from an <input type=file> or a drop)")));
+        };
+        infos.push(FileInfo { name: file.name(), size: file.size() as u64 });
+        blobs.push(file.clone().into());
+    }
+    Ok((blobs, infos))
+}
+
+fn options_object(options: &JsValue) -> Result<(), Error> {
+    if options.is_object() {
+        Ok(())
+    } else {
+        Err(Error::invalid_input("options must be an object"))
+    }
+}
+
+/// Option names of `UploadOptions`: serde-wasm-bindgen reads only the fields it knows, so a
+/// misspelt option would be silently ignored without this check.
+const UPLOAD_KEYS: &[&str] = &[
+    "endpoint", "token", "sequenceStoreId", "sourceFileType", "name", "subjectId", "sampleId",
+    "referenceArn", "description", "generatedFrom", "tags", "clientToken", "partSize",
+    "concurrency", "chunkSize", "retry", "uploadId", "verifyPartChecksums", "verifyEtag",
+    "waitForActive", "pollIntervalMs", "activeTimeoutMs", "files", "signal", "onProgress",
+];
+const CONNECTION_KEYS: &[&str] = &["endpoint", "token", "sequenceStoreId", "retry"];
+const RETRY_KEYS: &[&str] = &["maxAttempts", "baseDelayMs", "maxDelayMs", "jitter", "seed"];
+const LIST_KEYS: &[&str] = &["filter", "maxResults", "nextToken"];
+
+fn check_keys(obj: &JsValue, allowed: &[&str], what: &str) -> Result<(), Error> {
+    if !obj.is_object() {
+        return Ok(());
+    }
+    let obj_ref: &js_sys::Object = obj.unchecked_ref();
+    for key in js_sys::Object::keys(obj_ref).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !allowed.contains(&key.as_str()) {
+            return Err(Error::invalid_input(format!("unknown field `{key}` in {what}; expected one of: {}", allowed.join(", "))));
+        }
+    }
+    let retry = get(obj, "retry");
+    if allowed.contains(&"retry") && retry.is_object() {
+        check_keys(&retry, RETRY_KEYS, "`retry`")?;
+    }
+    Ok(())
+}
+
+fn deserialize<T: for<'de> Deserialize<'de>>(value: JsValue, what: &str) -> Result<T, Error> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| Error::invalid_input(format!("invalid {what}: {e}")))
+}
+
+/// Uploads one read set (one file or a FASTQ pair) with pause / resume / abort.
+///
+/// ```js
+/// const up = new ReadSetUploader({ endpoint, token, sequenceStoreId, sourceFileType: "FASTQ",
+///   name, subjectId, sampleId, files: [r1, r2], onProgress: p => console.log(p.bytesUploaded) });
+/// const result = await up.start();   // up.pause(), up.resume(), up.abort() meanwhile
+/// ```
+#[wasm_bindgen]
+pub struct ReadSetUploader {
+    engine: Rc<Engine>,
+    started: std::cell::Cell<bool>,
+}
+
+#[wasm_bindgen]
+impl ReadSetUploader {
+    /// Checks the options and files (no network call); throws a `ReadSetUploadError` with code
+    /// `invalid_input` naming the problem.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: UploadOptionsArg) -> Result<ReadSetUploader, JsValue> {
+        Self::build(options.into()).map_err(|e| to_js(&e))
+    }
+
+    fn build(options: JsValue) -> Result<ReadSetUploader, Error> {
+        options_object(&options)?;
+        let (blobs, infos) = read_files(&options)?;
+        let callback = match get(&options, "onProgress") {
+            v if v.is_undefined() || v.is_null() => None,
+            v => Some(v.dyn_into::<Function>().map_err(|_| Error::invalid_input("`onProgress` must be a function"))?),
+        };
+        let signal = match get(&options, "signal") {
+            v if v.is_undefined() || v.is_null() => None,
+            v => Some(v.dyn_into::<AbortSignal>().map_err(|_| Error::invalid_input("`signal` must be an AbortSignal"))?),
+        };
+        check_keys(&options, UPLOAD_KEYS, "options")?;
+        let spec: UploadSpec = deserialize(options, "options")?;
+        let valid = validate(&spec, &infos, &random_token())?;
+        let progress = Progress::new(valid.total_bytes(), valid.total_parts(), callback);
+        let engine = Rc::new(Engine::new(valid, blobs, progress));
+        if let Some(signal) = signal {
+            if signal.aborted() {
+                engine.control.abort();
+            } else {
+                let e = engine.clone();
+                let on_abort = Closure::once_into_js(move || {
+                    e.control.abort();
+                    let e2 = e.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let _ = e2.abort_on_server().await;
+                    });
+                });
+                let _ = signal.add_event_listener_with_callback("abort", on_abort.unchecked_ref());
+            }
+        }
+        Ok(ReadSetUploader { engine, started: std::cell::Cell::new(false) })
+    }
+
+    /// Runs the upload: create (or resume `uploadId`), hash and send the parts, complete, wait
+    /// for ACTIVE, verify the ETag. Rejects with a `ReadSetUploadError`. Call once.
+    pub fn start(&self) -> UploadResultPromise {
+        let engine = self.engine.clone();
+        let first = !self.started.replace(true);
+        let p = future_to_promise(async move {
+            if !first {
+                return Err(to_js(&Error::invalid_input("start() was already called on this uploader")));
+            }
+            if engine.control.is_aborted() {
+                return Err(to_js(&Error::aborted()));
+            }
+            match engine.run().await {
+                Ok(result) => Ok(result
+                    .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+                    .unwrap_or(JsValue::NULL)),
+                Err(e) => Err(to_js(&e)),
+            }
+        });
+        p.unchecked_into()
+    }
+
+    /// Pauses: parts in flight are stopped and sent again on `resume()`; hashing waits.
+    pub fn pause(&self) {
+        if self.engine.control.state() == RunState::Running {
+            self.engine.control.pause();
+            self.engine.progress.paused(true);
+        }
+    }
+
+    /// Resumes after `pause()`.
+    pub fn resume(&self) {
+        if self.engine.control.state() == RunState::Paused {
+            self.engine.control.resume();
+            self.engine.progress.paused(false);
+        }
+    }
+
+    /// Aborts: stops every request, makes `start()` reject with code `aborted`, and aborts the
+    /// multipart upload on the server (AbortMultipartReadSetUpload) unless completion already
+    /// began. Resolves once the server abort is done.
+    pub fn abort(&self) -> VoidPromise {
+        let engine = self.engine.clone();
+        engine.control.abort();
+        let p = future_to_promise(async move {
+            engine.abort_on_server().await.map_err(|e| to_js(&e))?;
+            Ok(JsValue::UNDEFINED)
+        });
+        p.unchecked_into()
+    }
+
+    /// The multipart upload ID, once created (keep it to resume after a reload).
+    #[wasm_bindgen(getter, js_name = uploadId)]
+    pub fn upload_id(&self) -> Option<String> {
+        self.engine.upload_id()
+    }
+
+    /// `"idle"`, `"running"`, `"paused"`, `"aborted"`, `"completing"` or `"finished"`.
+    #[wasm_bindgen(getter)]
+    pub fn state(&self) -> UploaderState {
+        JsValue::from_str(self.state_name()).unchecked_into()
+    }
+}
+
+impl ReadSetUploader {
+    /// The state as a string (see the `state` getter).
+    pub fn state_name(&self) -> &'static str {
+        match (self.engine.control.state(), self.engine.stage()) {
+            (_, Stage::Finished) => "finished",
+            (RunState::Aborted, _) => "aborted",
+            (_, Stage::Idle) => "idle",
+            (_, Stage::Completing) => "completing",
+            (RunState::Paused, _) => "paused",
+            (RunState::Running, Stage::Running) => "running",
+        }
+    }
+}
+
+/// Uploads one read set: `new ReadSetUploader(options).start()`, as one call. Use
+/// `options.signal` to abort. Rejects with a `ReadSetUploadError`.
+#[wasm_bindgen(js_name = uploadReadSet)]
+pub fn upload_read_set(options: UploadOptionsArg) -> UploadResultPromise {
+    match ReadSetUploader::build(options.into()) {
+        Ok(u) => u.start(),
+        Err(e) => Promise::reject(&to_js(&e)).unchecked_into(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConnectionSpec {
+    endpoint: Option<String>,
+    token: Option<String>,
+    sequence_store_id: Option<String>,
+    retry: Option<RetryConfig>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListSpec {
+    filter: Option<serde_json::Value>,
+    max_results: Option<u32>,
+    next_token: Option<String>,
+}
+
+impl ListSpec {
+    fn read(value: JsValue) -> Result<(Option<serde_json::Value>, Page), Error> {
+        check_keys(&value, LIST_KEYS, "listing options")?;
+        let spec: ListSpec = if value.is_undefined() || value.is_null() { ListSpec::default() } else { deserialize(value, "listing options")? };
+        if let Some(n) = spec.max_results {
+            if !(1..=100).contains(&n) {
+                return Err(Error::invalid_input(format!("`maxResults` must be 1 to 100 (got {n})")));
+            }
+        }
+        Ok((spec.filter, Page { max_results: spec.max_results, next_token: spec.next_token }))
+    }
+}
+
+/// Read-only views of a sequence store for a viewer (read sets, uploads, parts, jobs), plus
+/// aborting an upload. Every method resolves with the HealthOmics JSON answer, unchanged.
+#[wasm_bindgen]
+pub struct SequenceStoreClient {
+    client: Rc<Client>,
+}
+
+impl SequenceStoreClient {
+    fn call(&self, req: Result<omics::Request, Error>) -> Promise {
+        self.call_mapped(req, |v| v)
+    }
+
+    fn call_mapped(&self, req: Result<omics::Request, Error>, map: fn(JsValue) -> JsValue) -> Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            let req = req.map_err(|e| to_js(&e))?;
+            let body = client.call(&Control::default(), &req).await.map_err(|e| to_js(&e))?;
+            if body.trim().is_empty() {
+                return Ok(map(JsValue::UNDEFINED));
+            }
+            js_sys::JSON::parse(&body).map(map).map_err(|_| {
+                to_js(&Error::new(crate::error::ErrorKind::Protocol, "the answer is not JSON").in_operation(req.operation))
+            })
+        })
+    }
+
+    fn store(&self) -> &str {
+        &self.client.store_id
+    }
+}
+
+#[wasm_bindgen]
+impl SequenceStoreClient {
+    /// A client for `{ endpoint, token, sequenceStoreId, retry? }`; throws `invalid_input`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: ConnectionOptionsArg) -> Result<SequenceStoreClient, JsValue> {
+        (|| {
+            let options: JsValue = options.into();
+            options_object(&options)?;
+            check_keys(&options, CONNECTION_KEYS, "options")?;
+            let spec: ConnectionSpec = deserialize(options, "options")?;
+            let endpoint = spec.endpoint.filter(|e| !e.is_empty()).ok_or_else(|| Error::invalid_input("`endpoint` is required"))?;
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                return Err(Error::invalid_input(format!("`endpoint` must be an http:// or https:// URL (got {endpoint:?})")));
+            }
+            let store = spec.sequence_store_id.ok_or_else(|| Error::invalid_input("`sequenceStoreId` is required"))?;
+            check_id(&store, "sequenceStoreId")?;
+            let client = Client::new(endpoint.trim_end_matches('/').to_string(), spec.token, store, spec.retry.unwrap_or_default());
+            Ok(SequenceStoreClient { client: Rc::new(client) })
+        })()
+        .map_err(|e| to_js(&e))
+    }
+
+    /// GetSequenceStore (its `eTagAlgorithmFamily` tells how ETags are computed).
+    #[wasm_bindgen(js_name = getSequenceStore)]
+    pub fn get_sequence_store(&self) -> SequenceStorePromise {
+        self.call(Ok(omics::get_sequence_store(self.store()))).unchecked_into()
+    }
+
+    /// ListReadSets with an optional filter and pagination.
+    #[wasm_bindgen(js_name = listReadSets)]
+    pub fn list_read_sets(&self, options: Option<ReadSetListArg>) -> ListReadSetsPromise {
+        let req = ListSpec::read(options.map(Into::into).unwrap_or(JsValue::UNDEFINED))
+            .map(|(filter, page)| omics::list_read_sets(self.store(), filter, &page));
+        self.call(req).unchecked_into()
+    }
+
+    /// GetReadSetMetadata.
+    #[wasm_bindgen(js_name = getReadSetMetadata)]
+    pub fn get_read_set_metadata(&self, read_set_id: String) -> ReadSetMetadataPromise {
+        let req = check_id(&read_set_id, "readSetId").map(|_| omics::get_read_set_metadata(self.store(), &read_set_id));
+        self.call(req).unchecked_into()
+    }
+
+    /// ListMultipartReadSetUploads: uploads in progress.
+    #[wasm_bindgen(js_name = listUploads)]
+    pub fn list_uploads(&self, options: Option<PageArg>) -> ListUploadsPromise {
+        let req = ListSpec::read(options.map(Into::into).unwrap_or(JsValue::UNDEFINED)).and_then(|(filter, page)| match filter {
+            Some(_) => Err(Error::invalid_input("listUploads takes no `filter`")),
+            None => Ok(omics::list_uploads(self.store(), &page)),
+        });
+        self.call(req).unchecked_into()
+    }
+
+    /// ListReadSetUploadParts for one source of an upload.
+    #[wasm_bindgen(js_name = listUploadParts)]
+    pub fn list_upload_parts(&self, upload_id: String, part_source: PartSourceArg, options: Option<PartListArg>) -> ListUploadPartsPromise {
+        let source = match JsValue::from(part_source).as_string().as_deref() {
+            Some("SOURCE1") => Ok(Source::Source1),
+            Some("SOURCE2") => Ok(Source::Source2),
+            other => Err(Error::invalid_input(format!("`partSource` must be \"SOURCE1\" or \"SOURCE2\" (got {other:?})"))),
+        };
+        let req = check_id(&upload_id, "uploadId").and_then(|_| {
+            let source = source?;
+            let (filter, page) = ListSpec::read(options.map(Into::into).unwrap_or(JsValue::UNDEFINED))?;
+            Ok(omics::list_upload_parts(self.store(), &upload_id, source, filter, &page))
+        });
+        self.call(req).unchecked_into()
+    }
+
+    /// AbortMultipartReadSetUpload: discards an upload in progress and its parts.
+    #[wasm_bindgen(js_name = abortUpload)]
+    pub fn abort_upload(&self, upload_id: String) -> VoidPromise {
+        let req = check_id(&upload_id, "uploadId").map(|_| omics::abort_upload(self.store(), &upload_id));
+        // The answer carries nothing useful: resolve with undefined.
+        self.call_mapped(req, |_| JsValue::UNDEFINED).unchecked_into()
+    }
+
+    /// ListReadSetImportJobs.
+    #[wasm_bindgen(js_name = listImportJobs)]
+    pub fn list_import_jobs(&self, options: Option<JobListArg>) -> ListJobsPromise {
+        self.jobs(JobKind::Import, options)
+    }
+
+    /// ListReadSetExportJobs.
+    #[wasm_bindgen(js_name = listExportJobs)]
+    pub fn list_export_jobs(&self, options: Option<JobListArg>) -> ListJobsPromise {
+        self.jobs(JobKind::Export, options)
+    }
+
+    /// ListReadSetActivationJobs.
+    #[wasm_bindgen(js_name = listActivationJobs)]
+    pub fn list_activation_jobs(&self, options: Option<JobListArg>) -> ListJobsPromise {
+        self.jobs(JobKind::Activation, options)
+    }
+
+    /// GetReadSetImportJob.
+    #[wasm_bindgen(js_name = getImportJob)]
+    pub fn get_import_job(&self, job_id: String) -> JobPromise {
+        self.call(Ok(omics::get_job(self.store(), JobKind::Import, &job_id))).unchecked_into()
+    }
+
+    /// GetReadSetExportJob.
+    #[wasm_bindgen(js_name = getExportJob)]
+    pub fn get_export_job(&self, job_id: String) -> JobPromise {
+        self.call(Ok(omics::get_job(self.store(), JobKind::Export, &job_id))).unchecked_into()
+    }
+
+    /// GetReadSetActivationJob.
+    #[wasm_bindgen(js_name = getActivationJob)]
+    pub fn get_activation_job(&self, job_id: String) -> JobPromise {
+        self.call(Ok(omics::get_job(self.store(), JobKind::Activation, &job_id))).unchecked_into()
+    }
+}
+
+impl SequenceStoreClient {
+    fn jobs(&self, kind: JobKind, options: Option<JobListArg>) -> ListJobsPromise {
+        let req = ListSpec::read(options.map(Into::into).unwrap_or(JsValue::UNDEFINED))
+            .map(|(filter, page)| omics::list_jobs(self.store(), kind, filter, &page));
+        self.call(req).unchecked_into()
+    }
+}

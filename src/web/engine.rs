@@ -1,0 +1,529 @@
+//! The upload engine: create (or resume), hash and send parts in parallel, complete, wait for
+//! ACTIVE, verify the ETag.
+//!
+//! Data flow: one hashing stream reads each source's parts in order (the FASTQ ETag needs the
+//! bytes in order) in bounded chunks, feeding the part's SHA-256 and the source's ETag
+//! pipeline; each hashed part becomes an upload future, and at most `concurrency` of them run
+//! at once (`buffer_unordered`). The hashing stream is only pulled when an upload slot is free,
+//! so hashing runs at most `concurrency` parts ahead and memory stays at one read chunk plus
+//! the hashers' state. A part's body is the `Blob` slice, sent by the browser from disk.
+//!
+//! Only parts the server confirmed (and whose checksum matched, where comparable) enter the
+//! Complete list; on resume the server's part list is trusted over local memory.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use futures::stream::{self, Stream, StreamExt};
+use serde::Serialize;
+use web_sys::Blob;
+
+use super::client::Client;
+use super::control::Control;
+use super::http::{self, Body};
+use super::progress::{PartState, Phase, Progress};
+use super::timer::{now_ms, sleep};
+use crate::blob::read_range;
+use crate::complete::{assemble, Confirmed};
+use crate::error::{Error, ErrorKind, PartRef};
+use crate::etag::{Etag, EtagFamily, FastqEtag};
+use crate::hash::Sha256Hasher;
+use crate::omics::{self, CompletePart, CompleteResponse, CreateUploadResponse, ListPartsResponse, Page, ReadSetEtag, ReadSetMetadata, SequenceStore, UploadPartResponse};
+use crate::plan::{Part, Source};
+use crate::validate::{check_gzip_signature, should_compare, FileType, ValidUpload};
+use wasm_bindgen::JsCast;
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// `start()` not called yet.
+    Idle,
+    /// Creating, hashing, uploading.
+    Running,
+    /// Complete was sent: the upload can no longer be aborted on the server.
+    Completing,
+    /// The run ended (success or error).
+    Finished,
+}
+
+/// The outcome of the ETag comparison.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EtagReport {
+    /// `verified`, `mismatch`, or `unchecked` (not FASTQ, `verifyEtag: false`, or the store
+    /// reported no ETag).
+    pub status: &'static str,
+    /// The read set's ETag algorithm, as the store reports it.
+    pub algorithm: Option<String>,
+    /// ETags computed while uploading (`source2` for pairs).
+    pub computed: Option<ReadSetEtag>,
+    /// ETags reported by `GetReadSetMetadata`.
+    pub stored: Option<ReadSetEtag>,
+}
+
+/// What `start()` resolves with.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadResult {
+    /// The new read set.
+    pub read_set_id: String,
+    /// The multipart upload that created it.
+    pub upload_id: String,
+    /// Read set status when the promise resolved (`ACTIVE`, or `PROCESSING_UPLOAD` with
+    /// `waitForActive: false`).
+    pub status: String,
+    /// Number of parts completed.
+    pub parts: usize,
+    /// The parts as sent to Complete.
+    pub part_list: Vec<CompletePart>,
+    /// Bytes uploaded (all sources).
+    pub bytes: u64,
+    /// The ETag check.
+    pub etag: EtagReport,
+}
+
+struct HashedPart {
+    part: Part,
+    sha256: String,
+}
+
+/// One upload's state, shared (`Rc`) between the JS handle and the running future.
+pub struct Engine {
+    v: ValidUpload,
+    files: Vec<Blob>,
+    client: Client,
+    /// Pause / resume / abort.
+    pub control: Control,
+    /// Progress counters and the JS callback.
+    pub progress: Progress,
+    upload_id: RefCell<Option<String>>,
+    confirmed: RefCell<Confirmed>,
+    etags: RefCell<[Option<Etag>; 2]>,
+    stage: Cell<Stage>,
+    server_aborted: Cell<bool>,
+    completion_sent: Cell<bool>,
+}
+
+fn source_index(s: Source) -> usize {
+    match s {
+        Source::Source1 => 0,
+        Source::Source2 => 1,
+    }
+}
+
+impl Engine {
+    /// An engine for a checked upload of `files` (one per source, in order).
+    pub fn new(v: ValidUpload, files: Vec<Blob>, progress: Progress) -> Self {
+        let client = Client::new(v.endpoint.clone(), v.token.clone(), v.store_id.clone(), v.retry.clone());
+        // When resuming, the upload exists before start(): abort() may discard it at once.
+        let upload_id = RefCell::new(v.upload_id.clone());
+        Engine {
+            v,
+            files,
+            client,
+            control: Control::default(),
+            progress,
+            upload_id,
+            confirmed: RefCell::new(Confirmed::new()),
+            etags: RefCell::new([None, None]),
+            stage: Cell::new(Stage::Idle),
+            server_aborted: Cell::new(false),
+            completion_sent: Cell::new(false),
+        }
+    }
+
+    /// The upload ID, once created (or given to resume).
+    pub fn upload_id(&self) -> Option<String> {
+        self.upload_id.borrow().clone()
+    }
+
+    /// The run's stage.
+    pub fn stage(&self) -> Stage {
+        self.stage.get()
+    }
+
+    /// Runs the whole upload. Errors carry the upload ID when one exists, so the caller can
+    /// resume (`uploadId` option) or abort it.
+    pub async fn run(self: Rc<Self>) -> Result<UploadResult, Error> {
+        if self.stage.get() != Stage::Idle {
+            return Err(Error::invalid_input("start() was already called on this uploader"));
+        }
+        self.stage.set(Stage::Running);
+        let result = self.clone().run_inner().await;
+        self.stage.set(Stage::Finished);
+        result.map_err(|mut e| {
+            if e.upload_id.is_none() {
+                e.upload_id = self.upload_id();
+            }
+            e
+        })
+    }
+
+    async fn run_inner(self: Rc<Self>) -> Result<UploadResult, Error> {
+        self.progress.phase(Phase::Preparing);
+        self.check_contents().await?;
+        let family = if self.v.verify_etag { Some(self.etag_family().await?) } else { None };
+        let upload_id = self.create_or_resume().await?;
+
+        self.progress.phase(Phase::Uploading);
+        let engine = self.clone();
+        let id = upload_id.clone();
+        let mut sends = std::pin::pin!(self
+            .clone()
+            .hashed_parts(family)
+            .map(move |hashed| {
+                let engine = engine.clone();
+                let id = id.clone();
+                async move { engine.send_part(&id, hashed?).await }
+            })
+            .buffer_unordered(self.v.concurrency as usize));
+        while let Some(r) = sends.next().await {
+            r?;
+        }
+        self.control.wait_running().await?;
+
+        // From here the upload is handed over: abort() stops waiting but cannot undo it.
+        self.stage.set(Stage::Completing);
+        self.completion_sent.set(true);
+        self.progress.phase(Phase::Completing);
+        let planned: Vec<(Source, u32)> = self.v.plans.iter().map(|p| (p[0].source, p.len() as u32)).collect();
+        let parts = assemble(&self.confirmed.borrow(), &planned)?;
+        let never_aborted = Control::default();
+        let body = self
+            .client
+            .call(&never_aborted, &omics::complete_upload(&self.v.store_id, &upload_id, &parts))
+            .await?;
+        let read_set_id = omics::parse::<CompleteResponse>("CompleteMultipartReadSetUpload", &body)?.read_set_id;
+
+        let meta = if self.v.wait_for_active {
+            self.progress.phase(Phase::Processing);
+            Some(self.wait_for_active(&read_set_id).await.map_err(|e| e.for_read_set(&read_set_id))?)
+        } else {
+            None
+        };
+
+        self.progress.phase(Phase::Verifying);
+        let etag = self.check_etag(meta.as_ref()).map_err(|e| e.for_read_set(&read_set_id))?;
+        self.progress.phase(Phase::Done);
+        Ok(UploadResult {
+            read_set_id,
+            upload_id,
+            status: meta.map(|m| m.status).unwrap_or_else(|| "PROCESSING_UPLOAD".to_string()),
+            parts: parts.len(),
+            part_list: parts,
+            bytes: self.v.total_bytes(),
+            etag,
+        })
+    }
+
+    /// Content checks that need the file bytes, still before any network call: FASTQ files
+    /// must be gzip.
+    async fn check_contents(&self) -> Result<(), Error> {
+        if self.v.file_type != FileType::Fastq {
+            return Ok(());
+        }
+        for (i, blob) in self.files.iter().enumerate() {
+            let end = 2.min(blob.size() as u64);
+            let head = read_range(blob, 0, end)
+                .await
+                .map_err(|e| Error::invalid_input(format!("files[{i}] could not be read: {e:?}")))?;
+            let name = blob.dyn_ref::<web_sys::File>().map(|f| f.name()).unwrap_or_default();
+            check_gzip_signature(i, &name, &head)?;
+        }
+        Ok(())
+    }
+
+    async fn etag_family(&self) -> Result<EtagFamily, Error> {
+        let body = self.client.call(&self.control, &omics::get_sequence_store(&self.v.store_id)).await?;
+        let store = omics::parse::<SequenceStore>("GetSequenceStore", &body)?;
+        EtagFamily::from_store(store.etag_algorithm_family.as_deref()).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("unknown eTagAlgorithmFamily {:?}: set verifyEtag: false to upload without the check", store.etag_algorithm_family),
+            )
+            .in_operation("GetSequenceStore")
+        })
+    }
+
+    async fn create_or_resume(&self) -> Result<String, Error> {
+        if let Some(id) = self.v.upload_id.clone() {
+            *self.upload_id.borrow_mut() = Some(id.clone());
+            self.progress.upload_id(&id);
+            self.load_server_parts(&id).await?;
+            return Ok(id);
+        }
+        let req = omics::create_upload(&self.v.store_id, &self.v.create);
+        let body = self.client.call(&self.control, &req).await?;
+        let id = omics::parse::<CreateUploadResponse>(req.operation, &body)?.upload_id;
+        *self.upload_id.borrow_mut() = Some(id.clone());
+        self.progress.upload_id(&id);
+        if self.control.is_aborted() {
+            let _ = self.abort_on_server().await;
+            return Err(Error::aborted());
+        }
+        Ok(id)
+    }
+
+    /// Resume: every page of ListReadSetUploadParts for every source. Parts whose size differs
+    /// from the plan are not trusted (they are sent again); parts beyond the plan refuse the
+    /// resume, since completion would have to leave them out.
+    async fn load_server_parts(&self, upload_id: &str) -> Result<(), Error> {
+        for plan in &self.v.plans {
+            let source = plan[0].source;
+            let mut page = Page { max_results: Some(100), next_token: None };
+            // A page holds at least one part, and there are at most 10,000 per source.
+            for _ in 0..=crate::plan::MAX_PARTS {
+                let req = omics::list_upload_parts(&self.v.store_id, upload_id, source, None, &page);
+                let body = self.client.call(&self.control, &req).await?;
+                let resp: ListPartsResponse = omics::parse(req.operation, &body)?;
+                for p in resp.parts {
+                    let Some(planned) = plan.get((p.part_number as usize).wrapping_sub(1)) else {
+                        return Err(Error::invalid_input(format!(
+                            "upload {upload_id} holds {} part {} but the file is planned in {} parts: resume with the partSize the upload was started with",
+                            source, p.part_number, plan.len()
+                        )));
+                    };
+                    if p.part_size.is_none_or(|s| s == planned.len()) {
+                        self.confirmed.borrow_mut().insert(source, p.part_number, p.checksum);
+                    }
+                }
+                match resp.next_token {
+                    Some(t) if !t.is_empty() => page.next_token = Some(t),
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Aborts the multipart upload on the server, once, unless completion already began.
+    pub async fn abort_on_server(&self) -> Result<(), Error> {
+        if self.completion_sent.get() {
+            return Ok(());
+        }
+        let Some(id) = self.upload_id() else { return Ok(()) };
+        if self.server_aborted.replace(true) {
+            return Ok(());
+        }
+        // The run's control is aborted by now; this call must still go out.
+        let fresh = Control::default();
+        self.client.call(&fresh, &omics::abort_upload(&self.v.store_id, &id)).await.map(|_| ())
+    }
+
+    /// Whether completion began (abort() has no server effect then).
+    pub fn completion_sent(&self) -> bool {
+        self.completion_sent.get()
+    }
+
+    fn hashed_parts(self: Rc<Self>, family: Option<EtagFamily>) -> impl Stream<Item = Result<HashedPart, Error>> {
+        let order: Rc<Vec<Part>> = Rc::new(self.v.plans.iter().flatten().copied().collect());
+        let last_numbers: Vec<u32> = self.v.plans.iter().map(|p| p.len() as u32).collect();
+        stream::unfold((self, 0usize, None::<FastqEtag>), move |(engine, idx, etag)| {
+            let order = order.clone();
+            let last_numbers = last_numbers.clone();
+            async move {
+                let part = *order.get(idx)?;
+                let mut etag = if part.number == 1 { family.map(FastqEtag::new) } else { etag };
+                let stop = order.len();
+                match engine.hash_part(&part, etag.as_mut()).await {
+                    Err(e) => Some((Err(e), (engine, stop, None))),
+                    Ok(sha256) => {
+                        if part.number == last_numbers[source_index(part.source)] {
+                            if let Some(t) = etag.take() {
+                                match t.finish() {
+                                    Ok(done) => engine.etags.borrow_mut()[source_index(part.source)] = Some(done),
+                                    Err(e) => return Some((Err(e.for_part(part_ref(&part))), (engine, stop, None))),
+                                }
+                            }
+                        }
+                        Some((Ok(HashedPart { part, sha256 }), (engine, idx + 1, etag)))
+                    }
+                }
+            }
+        })
+    }
+
+    /// Reads one part in bounded chunks, feeding its SHA-256 and the source's ETag pipeline.
+    /// This is the seam where a Web Worker pool can take over hashing later.
+    async fn hash_part(&self, part: &Part, mut etag: Option<&mut FastqEtag>) -> Result<String, Error> {
+        self.progress.part(part, PartState::Hashing);
+        let blob = &self.files[source_index(part.source)];
+        let mut sha = Sha256Hasher::new();
+        let mut at = part.start;
+        while at < part.end {
+            self.control.wait_running().await?;
+            let next = (at + self.v.chunk_size).min(part.end);
+            let bytes = read_range(blob, at, next).await.map_err(|e| {
+                Error::invalid_input(format!(
+                    "{} could not be read at byte {at} (was it moved or changed?): {e:?}",
+                    part.source
+                ))
+            })?;
+            sha.update(&bytes);
+            if let Some(t) = etag.as_deref_mut() {
+                t.update(&bytes).map_err(|e| e.for_part(part_ref(part)))?;
+            }
+            self.progress.hashed(next - at);
+            at = next;
+        }
+        self.progress.part(part, PartState::Hashed);
+        Ok(sha.finish_hex())
+    }
+
+    async fn send_part(self: Rc<Self>, upload_id: &str, hashed: HashedPart) -> Result<(), Error> {
+        let part = hashed.part;
+        let pref = part_ref(&part);
+        let listed = self.confirmed.borrow().get(part.source, part.number).map(str::to_owned);
+        if let Some(c) = listed {
+            if !should_compare(self.v.verify_parts, &c) || c.eq_ignore_ascii_case(&hashed.sha256) {
+                self.progress.part(&part, PartState::Skipped);
+                return Ok(());
+            }
+        }
+        let blob = &self.files[source_index(part.source)];
+        let slice = blob
+            .slice_with_f64_and_f64(part.start as f64, part.end as f64)
+            .map_err(|e| Error::invalid_input(format!("cannot slice {}: {e:?}", part.source)))?;
+        let req = omics::upload_part(&self.v.store_id, upload_id, part.source, part.number);
+        let url = req.url(&self.v.endpoint);
+        let mut backoff = self.client.backoff();
+        loop {
+            self.control.wait_running().await.map_err(|e| e.for_part(pref))?;
+            self.progress.part(&part, PartState::Uploading);
+            let engine = self.clone();
+            let on_progress = Box::new(move |sent: f64| engine.progress.part_bytes(&part, sent as u64));
+            let outcome = http::send(&self.control, "PUT", &url, self.v.token.as_deref(), Body::Blob(&slice), true, Some(on_progress))
+                .await
+                .and_then(|r| r.ok_body(req.operation))
+                .and_then(|b| omics::parse::<UploadPartResponse>(req.operation, &b))
+                .and_then(|r| self.check_part_checksum(&part, r.checksum, &hashed.sha256))
+                .map_err(|e| e.in_operation(req.operation).for_part(pref));
+            if let Err(e) = &outcome {
+                if e.kind == ErrorKind::Aborted {
+                    if self.control.is_aborted() {
+                        return Err(Error::aborted().for_part(pref));
+                    }
+                    // Paused: the attempt was cut short on purpose and does not count.
+                    self.progress.part(&part, PartState::Retrying);
+                    continue;
+                }
+            }
+            match backoff.next_delay(&outcome) {
+                None => {
+                    return match outcome {
+                        Ok(checksum) => {
+                            self.confirmed.borrow_mut().insert(part.source, part.number, checksum);
+                            self.progress.part(&part, PartState::Done);
+                            Ok(())
+                        }
+                        Err(e) => {
+                            self.progress.part(&part, PartState::Failed);
+                            Err(e)
+                        }
+                    };
+                }
+                Some(ms) => {
+                    self.progress.part(&part, PartState::Retrying);
+                    self.control.unless_aborted(sleep(ms)).await.map_err(|e| e.for_part(pref))?;
+                }
+            }
+        }
+    }
+
+    fn check_part_checksum(&self, part: &Part, checksum: String, sha256: &str) -> Result<String, Error> {
+        if should_compare(self.v.verify_parts, &checksum) && !checksum.eq_ignore_ascii_case(sha256) {
+            return Err(Error::new(
+                ErrorKind::ChecksumMismatch,
+                format!(
+                    "the store returned checksum {checksum} for part {} of {}, but the part's SHA-256 is {sha256}: the bytes were altered in transit",
+                    part.number, part.source
+                ),
+            ));
+        }
+        Ok(checksum)
+    }
+
+    async fn wait_for_active(&self, read_set_id: &str) -> Result<ReadSetMetadata, Error> {
+        let deadline = now_ms() + self.v.active_timeout_ms as f64;
+        let base = self.v.poll_interval_ms;
+        let mut interval = base;
+        let req = omics::get_read_set_metadata(&self.v.store_id, read_set_id);
+        loop {
+            let body = self.client.call(&self.control, &req).await?;
+            let meta: ReadSetMetadata = omics::parse(req.operation, &body)?;
+            match meta.status.as_str() {
+                "PROCESSING_UPLOAD" => {}
+                "UPLOAD_FAILED" | "DELETING" | "DELETED" => {
+                    return Err(Error::new(
+                        ErrorKind::UploadFailed,
+                        format!(
+                            "read set {read_set_id} ended {}: {}",
+                            meta.status,
+                            meta.status_message.as_deref().unwrap_or("no status message")
+                        ),
+                    ))
+                }
+                _ => return Ok(meta),
+            }
+            if now_ms() + interval as f64 > deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "read set {read_set_id} was still PROCESSING_UPLOAD after {} ms; it may still become ACTIVE: check it later with getReadSetMetadata",
+                        self.v.active_timeout_ms
+                    ),
+                ));
+            }
+            self.control.unless_aborted(sleep(interval)).await?;
+            interval = (interval * 3 / 2).min(base * 10);
+        }
+    }
+
+    fn check_etag(&self, meta: Option<&ReadSetMetadata>) -> Result<EtagReport, Error> {
+        let stored = meta.and_then(|m| m.etag.clone());
+        let algorithm = stored.as_ref().and_then(|s| s.algorithm.clone());
+        let etags = self.etags.borrow();
+        let computed = etags[0].as_ref().map(|e1| ReadSetEtag {
+            algorithm: Some(e1.algorithm.to_string()),
+            source1: Some(e1.hex.clone()),
+            source2: etags[1].as_ref().map(|e| e.hex.clone()),
+        });
+        let (Some(c), Some(s)) = (&computed, &stored) else {
+            return Ok(EtagReport { status: "unchecked", algorithm, computed, stored });
+        };
+        if s.source1.is_none() {
+            return Ok(EtagReport { status: "unchecked", algorithm, computed, stored });
+        }
+        let mut problems = Vec::new();
+        if s.algorithm.is_some() && s.algorithm != c.algorithm {
+            problems.push(format!(
+                "the store used {} but {} was computed",
+                s.algorithm.as_deref().unwrap_or("?"),
+                c.algorithm.as_deref().unwrap_or("?")
+            ));
+        }
+        for (name, mine, theirs) in [("SOURCE1", &c.source1, &s.source1), ("SOURCE2", &c.source2, &s.source2)] {
+            let same = match (mine, theirs) {
+                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                problems.push(format!(
+                    "{name}: computed {} while uploading, the store holds {}",
+                    mine.as_deref().unwrap_or("nothing"),
+                    theirs.as_deref().unwrap_or("nothing")
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(EtagReport { status: "verified", algorithm, computed, stored })
+        } else {
+            Err(Error::new(ErrorKind::EtagMismatch, format!("ETag mismatch: {}", problems.join("; "))))
+        }
+    }
+}
+
+fn part_ref(part: &Part) -> PartRef {
+    PartRef { source: part.source, number: part.number }
+}

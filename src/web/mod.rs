@@ -1,0 +1,16 @@
+//! The browser side: the upload engine and the JS API (wasm only).
+//!
+//! - [`api`]: the `#[wasm_bindgen]` exports and their TypeScript types (`types.d.ts`).
+//! - [`engine`]: create/resume, hash, upload in parallel, complete, wait, verify.
+//! - [`client`]: JSON calls with retries; [`http`]: XHR transport; [`timer`]: `setTimeout`.
+//! - [`control`]: pause / resume / abort; [`progress`]: counters and `onProgress` events.
+//! - [`js_error`]: errors as JS `Error` objects with a `code`.
+
+pub mod api;
+pub mod client;
+pub mod control;
+pub mod engine;
+pub mod http;
+pub mod js_error;
+pub mod progress;
+pub mod timer;

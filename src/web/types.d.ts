@@ -1,0 +1,316 @@
+/** Part source: mate 1 (or the only file) is SOURCE1, mate 2 of a FASTQ pair is SOURCE2. */
+export type PartSource = "SOURCE1" | "SOURCE2";
+
+/** Read set file types accepted by HealthOmics. */
+export type SourceFileType = "FASTQ" | "BAM" | "CRAM" | "UBAM";
+
+/** How requests are retried (429, 500, 502, 503, 504, 408 and network errors). */
+export interface RetryOptions {
+  /** Attempts per request in all, the first included. Default 6; 1 disables retries. */
+  maxAttempts?: number;
+  /** Delay before the first retry in ms; doubles on each further retry. Default 500. */
+  baseDelayMs?: number;
+  /** Upper bound of one delay in ms. Default 30000. */
+  maxDelayMs?: number;
+  /** Randomize each delay within [half, full] of its value. Default true. */
+  jitter?: boolean;
+  /** Seed of the jitter, for reproducible delays (tests). Default: random. */
+  seed?: number;
+}
+
+/** Where the HealthOmics API is reached (through the signing proxy). */
+export interface ConnectionOptions {
+  /** Base URL of the HealthOmics API, e.g. "http://127.0.0.1:8080/omics". */
+  endpoint: string;
+  /** Bearer token for the proxy (sent as `Authorization: Bearer <token>`). */
+  token?: string;
+  /** The sequence store: 10 to 36 digits. */
+  sequenceStoreId: string;
+  /** Retry policy for every call. */
+  retry?: RetryOptions;
+}
+
+/** Options of `uploadReadSet` / `new ReadSetUploader`. */
+export interface UploadOptions extends ConnectionOptions {
+  /** FASTQ (gzip-compressed, one file or an R1/R2 pair), BAM, CRAM or UBAM. */
+  sourceFileType: SourceFileType;
+  /** Read set name, 1..127 characters. */
+  name: string;
+  /** Subject ID, 1..127 characters. */
+  subjectId: string;
+  /** Sample ID, 1..127 characters. */
+  sampleId: string;
+  /** Reference ARN; required for BAM and CRAM. */
+  referenceArn?: string;
+  /** Description, 1..255 characters. */
+  description?: string;
+  /** Provenance, 1..127 characters. */
+  generatedFrom?: string;
+  /** Tags: keys 1..128, values 0..256 characters. */
+  tags?: Record<string, string>;
+  /** Idempotency token of CreateMultipartReadSetUpload (1..127). Default: a random token per uploader. */
+  clientToken?: string;
+  /** The file, or the R1 and R2 files of a FASTQ pair. Names must end in .fastq.gz/.fq.gz (FASTQ), .bam (BAM, UBAM), .ubam (UBAM), .cram (CRAM). */
+  files: [File] | [File, File];
+  /** Part size in bytes: at most 104857600 (the default), at most 10000 parts per file. */
+  partSize?: number;
+  /** Parts uploaded at once, 1..32. Default 4. */
+  concurrency?: number;
+  /** Bytes read into wasm memory at once for hashing, 1 KiB..64 MiB. Default 4 MiB. */
+  chunkSize?: number;
+  /** Continue this existing upload: parts already on the server with a matching checksum are not sent again. */
+  uploadId?: string;
+  /** Compare the store's part checksum with the part's SHA-256: "auto" (default: when it is 64 hex digits, as the local store returns), true (always), false (never). A mismatch re-sends the part, then fails with `checksum_mismatch`. */
+  verifyPartChecksums?: boolean | "auto";
+  /** FASTQ: compute the ETag of the uncompressed data while uploading and compare it with the read set's. Default true. */
+  verifyEtag?: boolean;
+  /** Wait until the read set is ACTIVE (or UPLOAD_FAILED). Default true. */
+  waitForActive?: boolean;
+  /** First interval between status polls in ms (grows to 10x). Default 1000. */
+  pollIntervalMs?: number;
+  /** Give up waiting for ACTIVE after this many ms (error `timeout`). Default 3600000. */
+  activeTimeoutMs?: number;
+  /** Aborting the signal aborts the upload (like `abort()`). */
+  signal?: AbortSignal;
+  /** Called on every part state change, and at most every 100 ms with byte progress. */
+  onProgress?: (progress: UploadProgress) => void;
+}
+
+/** What a part is doing. */
+export type PartState = "pending" | "hashing" | "hashed" | "uploading" | "retrying" | "done" | "skipped" | "failed";
+
+/** One part in a progress event. */
+export interface PartProgress {
+  source: PartSource;
+  number: number;
+  /** Part size in bytes. */
+  size: number;
+  state: PartState;
+  /** Bytes of the body sent in the current attempt (XHR upload progress). */
+  bytesSent: number;
+  /** Attempts started. */
+  attempts: number;
+}
+
+/** The step the upload is in. */
+export type UploadPhase = "preparing" | "uploading" | "completing" | "processing" | "verifying" | "done";
+
+/** The argument of `onProgress`. */
+export interface UploadProgress {
+  phase: UploadPhase;
+  uploadId: string | null;
+  paused: boolean;
+  bytesTotal: number;
+  /** Bytes read and hashed (SHA-256 of the parts, ETag of FASTQ). */
+  bytesHashed: number;
+  /** Bytes of confirmed parts plus bytes sent of parts in flight. */
+  bytesUploaded: number;
+  partsTotal: number;
+  /** Parts confirmed by the server (or found there on resume). */
+  partsDone: number;
+  /** Upload throughput in bytes per second over the last 5 seconds. */
+  throughput: number;
+  /** Parts being hashed, uploaded or retried. */
+  parts: PartProgress[];
+  /** The part whose state changed, for state-change events. */
+  changed: PartProgress | null;
+}
+
+/** A read set's ETags. */
+export interface ReadSetEtag {
+  /** e.g. "FASTQ_MD5up". */
+  algorithm?: string | null;
+  source1?: string | null;
+  source2?: string | null;
+}
+
+/** The ETag check after ACTIVE. A mismatch rejects with code `etag_mismatch` instead. */
+export interface EtagReport {
+  /** "unchecked": not FASTQ, `verifyEtag: false`, `waitForActive: false`, or the store reported none. */
+  status: "verified" | "mismatch" | "unchecked";
+  algorithm: string | null;
+  computed: ReadSetEtag | null;
+  stored: ReadSetEtag | null;
+}
+
+/** A part as listed in CompleteMultipartReadSetUpload. */
+export interface CompletedPart {
+  partSource: PartSource;
+  partNumber: number;
+  /** The checksum the store returned, unchanged. */
+  checksum: string;
+}
+
+/** What an upload resolves with. */
+export interface UploadResult {
+  readSetId: string;
+  uploadId: string;
+  /** "ACTIVE", or "PROCESSING_UPLOAD" with `waitForActive: false`. */
+  status: string;
+  /** Number of parts completed. */
+  parts: number;
+  partList: CompletedPart[];
+  /** Bytes uploaded, all files. */
+  bytes: number;
+  etag: EtagReport;
+}
+
+/** Error codes: `invalid_input` (refused before any network call), `validation` (HTTP 400 and other client errors, with the service's message), `auth` (401), `forbidden` (403), `not_found` (404), `quota` (402), `throttled` (429), `network`, `server` (5xx, 408), `aborted`, `checksum_mismatch`, `etag_mismatch`, `upload_failed` (UPLOAD_FAILED), `timeout` (not ACTIVE in time), `protocol` (unreadable answer). */
+export type ReadSetUploadErrorCode =
+  | "invalid_input" | "validation" | "auth" | "forbidden" | "not_found" | "quota" | "throttled"
+  | "network" | "server" | "aborted" | "checksum_mismatch" | "etag_mismatch" | "upload_failed"
+  | "timeout" | "protocol";
+
+/** Every rejection is an `Error` with `name === "ReadSetUploadError"` and these fields. */
+export interface ReadSetUploadError extends Error {
+  name: "ReadSetUploadError";
+  code: ReadSetUploadErrorCode;
+  /** Whether trying again may succeed (after the built-in retries were used up). */
+  retryable: boolean;
+  /** HTTP status, for HTTP errors. */
+  status?: number;
+  /** The HealthOmics operation that failed, e.g. "UploadReadSetPart". */
+  operation?: string;
+  /** The part concerned. */
+  part?: { source: PartSource; number: number };
+  /** The service's `x-amzn-ErrorType`, e.g. "ValidationException". */
+  errorType?: string;
+  /** The multipart upload, when one exists: pass it as `uploadId` to resume. */
+  uploadId?: string;
+  /** The read set, for `etag_mismatch`, `upload_failed`, `timeout`. */
+  readSetId?: string;
+}
+
+/** Pagination of listing calls. */
+export interface PageOptions {
+  /** 1..100. */
+  maxResults?: number;
+  nextToken?: string;
+}
+
+/** ListReadSets filter (all optional). */
+export interface ReadSetFilter {
+  name?: string;
+  status?: "ARCHIVED" | "ACTIVATING" | "ACTIVE" | "DELETING" | "DELETED" | "PROCESSING_UPLOAD" | "UPLOAD_FAILED";
+  sampleId?: string;
+  subjectId?: string;
+  referenceArn?: string;
+  generatedFrom?: string;
+  creationType?: "IMPORT" | "UPLOAD";
+  /** ISO 8601 time. */
+  createdAfter?: string;
+  /** ISO 8601 time. */
+  createdBefore?: string;
+}
+
+/** Filter of job and part listings. */
+export interface TimeFilter {
+  createdAfter?: string;
+  createdBefore?: string;
+}
+
+/** Job listing filter. */
+export interface JobFilter extends TimeFilter {
+  status?: string;
+}
+
+/** A read set as listed or fetched (HealthOmics shape, passed through unchanged). */
+export interface ReadSetSummary {
+  id: string;
+  arn?: string;
+  sequenceStoreId: string;
+  name?: string;
+  description?: string;
+  subjectId?: string;
+  sampleId?: string;
+  status: string;
+  statusMessage?: string;
+  fileType: SourceFileType;
+  referenceArn?: string;
+  creationTime: string;
+  creationType?: string;
+  etag?: ReadSetEtag;
+  sequenceInformation?: { alignment?: string; generatedFrom?: string; totalBaseCount?: number; totalReadCount?: number };
+}
+
+/** GetReadSetMetadata's answer. */
+export interface ReadSetMetadata extends ReadSetSummary {
+  creationJobId?: string;
+  files?: Record<"source1" | "source2" | "index", { contentLength?: number; partSize?: number; totalParts?: number; s3Access?: { s3Uri?: string } } | undefined>;
+}
+
+/** ListReadSets' answer. */
+export interface ListReadSetsResult {
+  readSets: ReadSetSummary[];
+  nextToken?: string;
+}
+
+/** An in-progress multipart upload. */
+export interface MultipartUpload {
+  uploadId: string;
+  sequenceStoreId: string;
+  sourceFileType: SourceFileType;
+  name?: string;
+  description?: string;
+  subjectId?: string;
+  sampleId?: string;
+  referenceArn?: string;
+  generatedFrom?: string;
+  tags?: Record<string, string>;
+  creationTime: string;
+}
+
+/** ListMultipartReadSetUploads' answer. */
+export interface ListUploadsResult {
+  uploads: MultipartUpload[];
+  nextToken?: string;
+}
+
+/** A part stored in an upload. */
+export interface UploadedPart {
+  partNumber: number;
+  partSource: PartSource;
+  partSize: number;
+  checksum: string;
+  creationTime?: string;
+  lastUpdatedTime?: string;
+}
+
+/** ListReadSetUploadParts' answer. */
+export interface ListUploadPartsResult {
+  parts: UploadedPart[];
+  nextToken?: string;
+}
+
+/** A read set import, export or activation job (HealthOmics shape). */
+export interface ReadSetJob {
+  id: string;
+  sequenceStoreId: string;
+  status: string;
+  statusMessage?: string;
+  creationTime: string;
+  completionTime?: string;
+  roleArn?: string;
+  destination?: string;
+  [field: string]: unknown;
+}
+
+/** List*Jobs' answer: `importJobs`, `exportJobs` or `activationJobs`, plus `nextToken`. */
+export interface ListJobsResult {
+  importJobs?: ReadSetJob[];
+  exportJobs?: ReadSetJob[];
+  activationJobs?: ReadSetJob[];
+  nextToken?: string;
+}
+
+/** GetSequenceStore's answer. */
+export interface SequenceStoreInfo {
+  id: string;
+  arn?: string;
+  name?: string;
+  description?: string;
+  eTagAlgorithmFamily?: "MD5up" | "SHA256up" | "SHA512up";
+  status?: string;
+  creationTime?: string;
+  [field: string]: unknown;
+}

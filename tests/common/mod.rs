@@ -1,0 +1,129 @@
+//! Helpers shared by the browser tests: test data, options objects, awaiting promises.
+#![allow(dead_code)]
+
+use std::io::Write;
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::File;
+
+/// A FASTQ of `reads` reads of 100 bases, pseudo-random from `seed` (so it compresses like
+/// real data: about 2.5x).
+pub fn fastq(reads: usize, seed: u64, mate: u8) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) as u32
+    };
+    let mut out = Vec::with_capacity(reads * 240);
+    for i in 0..reads {
+        writeln!(out, "@read{i}/{mate}").unwrap();
+        for _ in 0..100 {
+            out.push(b"ACGT"[(next() % 4) as usize]);
+        }
+        out.extend_from_slice(b"\n+\n");
+        for _ in 0..100 {
+            out.push(b'5' + (next() % 10) as u8);
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Gzip of `data` as `members` concatenated gzip members (bgzip / `cat a.gz b.gz` style).
+pub fn gzip(data: &[u8], members: usize) -> Vec<u8> {
+    let step = data.len().div_ceil(members.max(1)).max(1);
+    let mut out = Vec::new();
+    for chunk in data.chunks(step) {
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(chunk).unwrap();
+        out.extend(e.finish().unwrap());
+    }
+    out
+}
+
+/// A `File` named `name` holding `bytes`.
+pub fn file(name: &str, bytes: &[u8]) -> File {
+    let parts = Array::new();
+    parts.push(&Uint8Array::from(bytes));
+    File::new_with_u8_array_sequence(&parts, name).unwrap()
+}
+
+/// Sets `obj[key] = value`.
+pub fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
+    Reflect::set(obj, &JsValue::from_str(key), &value.into()).unwrap();
+}
+
+/// Reads `obj[key]`.
+pub fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap()
+}
+
+/// `obj[key]` as a string (panics with the key when it is not one).
+pub fn get_str(obj: &JsValue, key: &str) -> String {
+    get(obj, key).as_string().unwrap_or_else(|| panic!("{key} is not a string in {obj:?}"))
+}
+
+/// `obj[key]` as a number.
+pub fn get_f64(obj: &JsValue, key: &str) -> f64 {
+    get(obj, key).as_f64().unwrap_or_else(|| panic!("{key} is not a number in {obj:?}"))
+}
+
+/// An array of files.
+pub fn files(list: &[&File]) -> Array {
+    list.iter().map(|f| JsValue::from(*f)).collect()
+}
+
+/// Upload options with valid metadata for `files`, against `endpoint` / `store`.
+pub fn upload_options(endpoint: &str, token: &str, store: &str, files: &[&File]) -> Object {
+    let o = Object::new();
+    set(&o, "endpoint", endpoint);
+    set(&o, "token", token);
+    set(&o, "sequenceStoreId", store);
+    set(&o, "sourceFileType", "FASTQ");
+    set(&o, "name", "browser test read set");
+    set(&o, "subjectId", "subject-1");
+    set(&o, "sampleId", "sample-1");
+    set(&o, "files", self::files(files));
+    o
+}
+
+/// Fast, deterministic retries: few attempts, 1 ms delays.
+pub fn quick_retry(attempts: u32) -> Object {
+    let r = Object::new();
+    set(&r, "maxAttempts", attempts);
+    set(&r, "baseDelayMs", 1);
+    set(&r, "maxDelayMs", 5);
+    set(&r, "jitter", false);
+    r
+}
+
+/// Awaits a promise, returning its value or its rejection.
+pub async fn settle(p: impl Into<Promise>) -> Result<JsValue, JsValue> {
+    JsFuture::from(p.into()).await
+}
+
+/// Awaits a promise that must reject, returning the error object.
+pub async fn rejection(p: impl Into<Promise>) -> JsValue {
+    match settle(p).await {
+        Ok(v) => panic!("expected a rejection, got {v:?}"),
+        Err(e) => e,
+    }
+}
+
+/// Checks that `err` is an `Error` named ReadSetUploadError with `code`; returns its message.
+pub fn expect_error(err: &JsValue, code: &str) -> String {
+    assert!(err.is_instance_of::<js_sys::Error>(), "not an Error: {err:?}");
+    assert_eq!(get_str(err, "name"), "ReadSetUploadError");
+    let message = get_str(err, "message");
+    assert_eq!(get_str(err, "code"), code, "message: {message}");
+    message
+}
+
+/// `err` as a Promise-compatible value (for types that wrap a promise).
+pub fn promise<T: JsCast>(p: T) -> Promise {
+    p.unchecked_into()
+}
