@@ -74,7 +74,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         store::DEFAULT_SECRET_ACCESS_KEY,
         auth,
     )?;
-    proxy_config.allowed_origins = proxy::AllowedOrigins::from_list(&args.allow_origins);
+    let origins = proxy::AllowedOrigins::from_list(&args.allow_origins);
+    proxy_config.allowed_origins = origins.clone();
 
     let page_listener = tokio::net::TcpListener::bind(args.listen).await?;
     let page_addr = page_listener.local_addr()?;
@@ -83,8 +84,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "token": token,
         "sequenceStoreId": store_id,
     });
-    let proxy_router = proxy::app(proxy_config)?
-        .route("/demo-config.json", axum::routing::get(move || async move { axum::Json(demo_config) }));
+    // Same CORS rule as the proxy: other origins (the wasm test runner) read it only when
+    // allowed with --allow-origin.
+    let config_route = Router::new()
+        .route("/demo-config.json", axum::routing::get(move || async move { axum::Json(demo_config) }))
+        .layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(origins), proxy::cors::cors));
+    let proxy_router = proxy::app(proxy_config)?.merge(config_route);
     // Tests and scripts read these two lines to find the ports when started on port 0.
     println!("local store: {store_url}");
     println!("readset-upload demo: open http://{page_addr}");
