@@ -1,0 +1,55 @@
+// The bundled page (Vite): what a portal's upload form does. Reads the proxy's address from
+// /demo-config.json (served by `readset-server demo`), uploads the chosen FASTQ.gz to ACTIVE,
+// reads the read set back through the listing client and shows the outcome as JSON in #result.
+import init, {
+  uploadReadSet,
+  SequenceStoreClient,
+  version,
+  type ConnectionOptions,
+  type ReadSetUploadError,
+  type UploadProgress,
+} from 'readset-upload';
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const status = $<HTMLParagraphElement>('status');
+const input = $<HTMLInputElement>('file');
+const button = $<HTMLButtonElement>('upload');
+const bar = $<HTMLProgressElement>('bar');
+const result = $<HTMLPreElement>('result');
+
+await init();
+const config = (await (await fetch('/demo-config.json')).json()) as ConnectionOptions;
+status.textContent = `readset-upload ${version()} loaded (bundled).`;
+button.disabled = false;
+document.body.dataset.ready = 'true';
+
+button.addEventListener('click', async () => {
+  const file = input.files?.[0];
+  if (!file) return;
+  const phases: string[] = [];
+  let maxUploaded = 0;
+  const onProgress = (p: UploadProgress): void => {
+    if (phases[phases.length - 1] !== p.phase) phases.push(p.phase);
+    maxUploaded = Math.max(maxUploaded, p.bytesUploaded);
+    bar.value = p.bytesTotal > 0 ? p.bytesUploaded / p.bytesTotal : 0;
+  };
+  try {
+    const upload = await uploadReadSet({
+      ...config,
+      sourceFileType: 'FASTQ',
+      name: 'bundled page',
+      subjectId: 'subject-1',
+      sampleId: 'sample-1',
+      files: [file],
+      pollIntervalMs: 100,
+      onProgress,
+    });
+    const client = new SequenceStoreClient(config);
+    const metadata = await client.getReadSetMetadata(upload.readSetId);
+    result.textContent = JSON.stringify({ ok: true, upload, metadata, phases, maxUploaded });
+  } catch (e) {
+    const err = e as ReadSetUploadError;
+    result.textContent = JSON.stringify({ ok: false, name: err.name, code: err.code, message: err.message });
+  }
+  document.body.dataset.done = 'true';
+});

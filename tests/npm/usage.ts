@@ -1,0 +1,180 @@
+// Type-level usage of every export of the packed package, checked with `tsc --strict`.
+// Never run: it proves the declarations a portal developer gets are complete and precise.
+// Each `@ts-expect-error` line fails the check if the type it probes were loosened to `any`
+// (an unused `@ts-expect-error` is itself an error).
+import init, {
+  initSync,
+  version,
+  uploadReadSet,
+  ReadSetUploader,
+  SequenceStoreClient,
+  type InitInput,
+  type InitOutput,
+  type SyncInitInput,
+  type ConnectionOptions,
+  type CompletedPart,
+  type EtagReport,
+  type JobFilter,
+  type ListJobsResult,
+  type ListReadSetsResult,
+  type ListUploadPartsResult,
+  type ListUploadsResult,
+  type MultipartUpload,
+  type PageOptions,
+  type PartProgress,
+  type PartSource,
+  type PartState,
+  type ReadSetEtag,
+  type ReadSetFilter,
+  type ReadSetJob,
+  type ReadSetMetadata,
+  type ReadSetSummary,
+  type ReadSetUploadError,
+  type ReadSetUploadErrorCode,
+  type RetryOptions,
+  type SequenceStoreInfo,
+  type SourceFileType,
+  type TimeFilter,
+  type UploadedPart,
+  type UploadOptions,
+  type UploadPhase,
+  type UploadProgress,
+  type UploadResult,
+} from 'readset-upload';
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const assertType = <T extends true>(): T => true as T;
+
+export async function loading(wasmUrl: URL, bytes: ArrayBuffer): Promise<void> {
+  const out: InitOutput = await init();
+  await init({ module_or_path: wasmUrl });
+  const input: InitInput = wasmUrl;
+  await init({ module_or_path: input });
+  const sync: SyncInitInput = bytes;
+  const out2: InitOutput = initSync({ module: sync });
+  void out.memory.buffer;
+  void out2;
+  const v: string = version();
+  void v;
+}
+
+const retry: RetryOptions = { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 30_000, jitter: true, seed: 1 };
+const connection: ConnectionOptions = { endpoint: 'https://portal.example/omics', token: 'jwt', sequenceStoreId: '1234567890', retry };
+
+export async function uploading(r1: File, r2: File, bam: File, controller: AbortController): Promise<UploadResult> {
+  const options: UploadOptions = {
+    ...connection,
+    sourceFileType: 'FASTQ',
+    name: 'run 42',
+    subjectId: 'patient-7',
+    sampleId: 'tumour-1',
+    description: 'paired FASTQ',
+    generatedFrom: 'sequencer 3',
+    tags: { project: 'p1' },
+    clientToken: 'token-1',
+    files: [r1, r2],
+    partSize: 100 * 1024 * 1024,
+    concurrency: 4,
+    chunkSize: 4 * 1024 * 1024,
+    uploadId: undefined,
+    verifyPartChecksums: 'auto',
+    verifyEtag: true,
+    waitForActive: true,
+    pollIntervalMs: 1000,
+    activeTimeoutMs: 3_600_000,
+    signal: controller.signal,
+    onProgress: (p: UploadProgress) => {
+      const phase: UploadPhase = p.phase;
+      const fraction: number = p.bytesUploaded / p.bytesTotal;
+      const paused: boolean = p.paused;
+      const id: string | null = p.uploadId;
+      const counts: number = p.bytesHashed + p.partsDone + p.partsTotal + p.throughput;
+      const parts: PartProgress[] = p.parts;
+      const changed: PartProgress | null = p.changed;
+      if (changed) {
+        const s: PartSource = changed.source;
+        const st: PartState = changed.state;
+        const n: number = changed.number + changed.size + changed.bytesSent + changed.attempts;
+        void [s, st, n];
+      }
+      void [phase, fraction, paused, id, counts, parts];
+    },
+  };
+  const direct: UploadResult = await uploadReadSet(options);
+
+  const uploader = new ReadSetUploader({ ...connection, sourceFileType: 'BAM', name: 'b', subjectId: 's', sampleId: 's', referenceArn: 'arn:aws:omics:us-east-1:123456789012:referenceStore/1/reference/2', files: [bam] });
+  const started: Promise<UploadResult> = uploader.start();
+  uploader.pause();
+  uploader.resume();
+  const state: 'idle' | 'running' | 'paused' | 'aborted' | 'completing' | 'finished' = uploader.state;
+  const uploadId: string | undefined = uploader.uploadId;
+  const aborted: Promise<void> = uploader.abort();
+  await aborted;
+  void [state, uploadId];
+
+  try {
+    const r = await started;
+    const parts: CompletedPart[] = r.partList;
+    const etag: EtagReport = r.etag;
+    const stored: ReadSetEtag | null = etag.stored;
+    const fields: [string, string, string, number, number] = [r.readSetId, r.uploadId, r.status, r.parts, r.bytes];
+    void [parts, stored, fields, etag.status satisfies 'verified' | 'mismatch' | 'unchecked'];
+  } catch (e) {
+    const err = e as ReadSetUploadError;
+    const code: ReadSetUploadErrorCode = err.code;
+    if (err.code === 'aborted' && err.uploadId !== undefined) {
+      // resume later with the same files and `uploadId: err.uploadId`
+    }
+    const extra: [boolean, number | undefined, string | undefined, string | undefined, string | undefined] = [err.retryable, err.status, err.operation, err.errorType, err.readSetId];
+    const part: { source: PartSource; number: number } | undefined = err.part;
+    assertType<Equal<typeof err.name, 'ReadSetUploadError'>>();
+    void [code, extra, part];
+  }
+
+  // @ts-expect-error: not a HealthOmics file type
+  void ({ ...options, sourceFileType: 'VCF' } satisfies UploadOptions);
+  // @ts-expect-error: at most two files (an R1/R2 pair)
+  void ({ ...options, files: [r1, r2, bam] } satisfies UploadOptions);
+  // @ts-expect-error: the metadata is required
+  void ({ ...connection, sourceFileType: 'FASTQ', files: [r1] } satisfies UploadOptions);
+  // @ts-expect-error: progress events are typed
+  void ((p: UploadProgress) => p.bytesUploadedd);
+  // @ts-expect-error: error codes are a closed union
+  void ('oops' satisfies ReadSetUploadErrorCode);
+  // @ts-expect-error: the result is typed
+  void direct.readSetID;
+  return direct;
+}
+
+export async function listing(): Promise<void> {
+  const client = new SequenceStoreClient(connection);
+  const store: SequenceStoreInfo = await client.getSequenceStore();
+  const page: PageOptions = { maxResults: 10 };
+  const filter: ReadSetFilter = { status: 'ACTIVE', sampleId: 's', createdAfter: '2026-01-01T00:00:00Z' };
+  const sets: ListReadSetsResult = await client.listReadSets({ filter, ...page });
+  await client.listReadSets();
+  const first: ReadSetSummary | undefined = sets.readSets[0];
+  const type: SourceFileType | undefined = first?.fileType;
+  const meta: ReadSetMetadata = await client.getReadSetMetadata(first?.id ?? '1234567890');
+  const uploads: ListUploadsResult = await client.listUploads({ maxResults: 5, nextToken: sets.nextToken });
+  const up: MultipartUpload | undefined = uploads.uploads[0];
+  const time: TimeFilter = { createdBefore: '2027-01-01T00:00:00Z' };
+  const parts: ListUploadPartsResult = await client.listUploadParts(up?.uploadId ?? '1', 'SOURCE1', { filter: time });
+  const part: UploadedPart | undefined = parts.parts[0];
+  await client.abortUpload(up?.uploadId ?? '1') satisfies void;
+  const jobFilter: JobFilter = { status: 'COMPLETED', ...time };
+  const jobs: ListJobsResult[] = [
+    await client.listImportJobs({ filter: jobFilter }),
+    await client.listExportJobs({ maxResults: 1 }),
+    await client.listActivationJobs(),
+  ];
+  const job: ReadSetJob[] = [await client.getImportJob('1'), await client.getExportJob('2'), await client.getActivationJob('3')];
+  void [store.eTagAlgorithmFamily, type, meta.files?.source1?.contentLength, part?.checksum, jobs[0]?.importJobs, job];
+
+  // @ts-expect-error: part sources are SOURCE1 or SOURCE2
+  await client.listUploadParts('1', 'SOURCE3');
+  // @ts-expect-error: unknown read set status
+  void ({ status: 'DONE' } satisfies ReadSetFilter);
+  // @ts-expect-error: the listing result is typed
+  void sets.items;
+}
