@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { startDemo, launchBrowser, openPage } from '../e2e/harness.mjs';
+import { packageSizes } from '../../pkg-config/size.mjs';
 
 const run = promisify(execFile);
 const HERE = new URL('.', import.meta.url).pathname;
@@ -70,7 +71,9 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-test('the tarball holds the ES module, the wasm, the declarations, README and LICENSE, at the Cargo version', () => {
+test('the tarball holds the ES module, the wasm, the declarations, README and LICENSE, at the Cargo version', (t) => {
+  const sizes = packageSizes(PKG);
+  t.diagnostic(`tarball ${packed.size} bytes (unpacked ${packed.unpackedSize}); gzipped wasm ${sizes.wasm.gzip} + js ${sizes.js.gzip} = ${sizes.totalGzip} bytes`);
   assert.equal(packed.name, 'readset-upload');
   assert.equal(packed.version, CARGO_VERSION);
   const files = packed.files.map((f) => f.path).sort();
