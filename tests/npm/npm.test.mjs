@@ -19,7 +19,7 @@ const HERE = new URL('.', import.meta.url).pathname;
 const PKG = process.env.READSET_PKG ?? join(HERE, '../../pkg');
 const CARGO_VERSION = readFileSync(join(HERE, '../../Cargo.toml'), 'utf8').match(/^version = "(.+)"/m)[1];
 // What the consumer project is made of; node_modules (from its lockfile) is copied as is.
-const CONSUMER_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'vite.config.js', 'index.html', 'main.ts', 'plain.html', 'usage.ts', 'node_modules'];
+const CONSUMER_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.nodenext.json', 'vite.config.js', 'index.html', 'main.ts', 'plain.html', 'usage.ts', 'node_modules'];
 
 let tmp;
 let consumer;
@@ -92,6 +92,11 @@ test('the tarball holds the ES module, the wasm, the declarations, README and LI
 
 test('usage.ts, which uses every export, type-checks with tsc --strict against the installed package', async () => {
   const { stdout } = await sh(join(consumer, 'node_modules/.bin/tsc'), ['-p', '.', '--strict', '--noEmit'], consumer);
+  assert.equal(stdout.trim(), '');
+});
+
+test('usage.ts also type-checks with moduleResolution nodenext (the `exports` types condition)', async () => {
+  const { stdout } = await sh(join(consumer, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.nodenext.json', '--strict', '--noEmit'], consumer);
   assert.equal(stdout.trim(), '');
 });
 
