@@ -44,11 +44,15 @@ export class ReadSets {
 
   async load(page) {
     const { filter, maxResults } = this.filter();
+    // Only the latest request may draw the table: answers can arrive out of order.
+    const seq = (this.seq = (this.seq ?? 0) + 1);
     this.message.textContent = 'Loading…';
     let answer;
     try {
       answer = await this.ctx.client.listReadSets({ filter, maxResults, ...(this.tokens[page] ? { nextToken: this.tokens[page] } : {}) });
+      if (seq !== this.seq) return;
     } catch (e) {
+      if (seq !== this.seq) return;
       this.message.textContent = `Could not list the read sets: ${explain(e)}`;
       this.message.className = 'error';
       return;

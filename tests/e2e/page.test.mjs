@@ -1,0 +1,239 @@
+// The demo page end to end, in headless Chromium against a real `readset-server demo`:
+// drop a paired FASTQ, watch it upload in parts, find the read set ACTIVE with a verified ETag,
+// filter the table, export it, resume an interrupted upload, and check the layout at 360 px.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDemo, launchBrowser, openPage } from './harness.mjs';
+import { fastqGz } from './page-fixtures.mjs';
+
+const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
+const PART_KIB = 64;
+const WAIT = { timeout: 60_000 };
+
+let demo;
+let browser;
+let page;
+let files; // temp folder with on-disk fixtures
+const r1 = fastqGz(1, 1500);
+const r2 = fastqGz(2, 1500);
+let pairedReadSetId;
+
+before(async () => {
+  demo = await startDemo();
+  browser = await launchBrowser();
+  files = mkdtempSync(join(tmpdir(), 'readset-page-'));
+  page = await openPage(browser, demo.pageUrl);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+});
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+  if (files) rmSync(files, { recursive: true, force: true });
+});
+
+/** Drops in-memory files on the drop zone the way a user's drag and drop does. */
+async function drop(p, list) {
+  const dataTransfer = await p.evaluateHandle((items) => {
+    const dt = new DataTransfer();
+    for (const { name, b64 } of items) {
+      const bin = atob(b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i += 1) bytes[i] = bin.charCodeAt(i);
+      dt.items.add(new File([bytes], name, { type: 'application/gzip' }));
+    }
+    return dt;
+  }, list.map(([name, buf]) => ({ name, b64: Buffer.from(buf).toString('base64') })));
+  await p.dispatchEvent('#dropzone', 'drop', { dataTransfer });
+}
+
+/** Records every `data-parts-done` value the upload cards go through. */
+function recordParts(p) {
+  return p.evaluate(() => {
+    window.partsSeen = [];
+    new MutationObserver((ms) => {
+      for (const m of ms) window.partsSeen.push(Number(m.target.dataset.partsDone));
+    }).observe(document.getElementById('transfer-list'), { attributes: true, subtree: true, attributeFilter: ['data-parts-done'] });
+  });
+}
+
+/** Waits for an upload card to finish; fails with the page's own error text if it does not. */
+async function finished(p, selector) {
+  const card = await p.waitForSelector(`${selector}:is([data-upload-state="done"], [data-upload-state="failed"], [data-upload-state="cancelled"])`, WAIT);
+  const state = await card.getAttribute('data-upload-state');
+  assert.equal(state, 'done', `upload ended ${state}: ${await card.textContent()}`);
+  return card;
+}
+
+/** Opens "Advanced" like a user and sets the part size (KiB) and the parts sent at once. */
+async function advanced(p, { partKib = PART_KIB, concurrency = 4 } = {}) {
+  if (!(await p.$eval('details.advanced', (d) => d.open))) await p.click('details.advanced summary');
+  await p.fill('#part-size', String(partKib));
+  await p.fill('#concurrency', String(concurrency));
+}
+
+const partsOf = (bytes) => Math.ceil(bytes / (PART_KIB * 1024));
+
+test('a dropped R1/R2 pair is paired, uploads in parts with progress, and ends ACTIVE with a verified ETag', async () => {
+  await advanced(page);
+  await recordParts(page);
+  await drop(page, [['e2e_S1_R2.fastq.gz', r2], ['e2e_S1_R1.fastq.gz', r1]]);
+
+  const form = page.locator('#candidates form');
+  assert.equal(await form.count(), 1, 'the two mates form one read set');
+  assert.deepEqual(await form.locator('.files .fname').allTextContents(), ['e2e_S1_R1.fastq.gz', 'e2e_S1_R2.fastq.gz']);
+  assert.equal(await form.locator('[name="name"]').inputValue(), 'e2e_S1');
+  assert.equal(await form.locator('select').first().inputValue(), 'FASTQ');
+  await form.locator('[name="subjectId"]').fill('patient-7');
+  await form.locator('[name="sampleId"]').fill('tumour-1');
+  await form.locator('[name="tags"]').fill('project=demo');
+  await form.getByRole('button', { name: 'Upload pair' }).click();
+
+  const card = await finished(page, '.transfer');
+  const total = partsOf(r1.length) + partsOf(r2.length);
+  assert.ok(total >= 8, `fixture gives several parts (${total})`);
+  assert.equal(await card.getAttribute('data-parts-total'), String(total));
+  const seen = await page.evaluate(() => window.partsSeen);
+  assert.ok(seen.some((n) => n > 0 && n < total), `progress went through intermediate part counts: ${seen}`);
+  assert.match(await card.$eval('.stats', (e) => e.textContent), new RegExp(`parts ${total} of ${total}`));
+  assert.equal(await card.$eval('progress', (e) => e.value === e.max), true);
+  assert.equal(await card.getAttribute('data-etag'), 'verified');
+  assert.match(await card.textContent(), /ACTIVE/);
+  assert.match(await card.textContent(), /ETag verified/);
+  pairedReadSetId = await card.getAttribute('data-read-set-id');
+  assert.match(pairedReadSetId, /^\d{10,36}$/);
+
+  // The table finds it ACTIVE, and the detail panel shows both files and the ETag.
+  const row = `#readset-table tr[data-read-set-id="${pairedReadSetId}"]`;
+  await page.waitForSelector(`${row} .badge[data-status="ACTIVE"]`, WAIT);
+  await page.click(`${row} button`);
+  const detail = page.locator('#detail');
+  await detail.locator('.files-table tbody tr').nth(1).waitFor(WAIT);
+  assert.deepEqual(await detail.locator('.files-table tbody tr td:first-child').allTextContents(), ['source1', 'source2']);
+  assert.match(await detail.textContent(), /FASTQ_MD5up/);
+  assert.match(await detail.textContent(), /patient-7/);
+  assert.deepEqual(page.problems, []);
+});
+
+test('a FASTQ chosen with the file picker uploads too, and the table filters by sample and status', async () => {
+  const single = join(files, 'normal_sample.fq.gz');
+  writeFileSync(single, fastqGz(3, 200));
+  await page.setInputFiles('#file-picker', single);
+  const form = page.locator('#candidates form');
+  await form.locator('[name="subjectId"]').fill('patient-8');
+  await form.locator('[name="sampleId"]').fill('normal-2');
+  await form.getByRole('button', { name: 'Upload' }).click();
+  const card = await finished(page, '.transfer[data-read-set-id]:not([data-read-set-id="' + pairedReadSetId + '"])');
+  const singleId = await card.getAttribute('data-read-set-id');
+  await page.waitForSelector(`#readset-table tr[data-read-set-id="${singleId}"]`, WAIT);
+
+  const ids = () => page.$$eval('#readset-table tbody tr', (rows) => rows.map((r) => r.dataset.readSetId).sort());
+  assert.deepEqual(await ids(), [pairedReadSetId, singleId].sort());
+
+  await page.fill('#f-sample', 'normal-2');
+  await page.press('#f-sample', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('#readset-table tbody tr').length === 1, null, WAIT);
+  assert.deepEqual(await ids(), [singleId]);
+
+  await page.fill('#f-sample', '');
+  await page.selectOption('#f-status', 'UPLOAD_FAILED');
+  await page.waitForSelector('#readsets-message:has-text("No read sets match these filters.")', WAIT);
+  assert.deepEqual(await ids(), []);
+
+  await page.click('#filters button[type="reset"]');
+  await page.waitForFunction(() => document.querySelectorAll('#readset-table tbody tr').length === 2, null, WAIT);
+  assert.deepEqual(page.problems, []);
+});
+
+test('an export started from the detail panel is listed and reaches COMPLETED, writing the files', async () => {
+  await page.click(`#readset-table tr[data-read-set-id="${pairedReadSetId}"] button`);
+  await page.waitForSelector('#detail .job-form', WAIT);
+  await page.click('#detail button:has-text("Start export")');
+  const msg = await page.waitForSelector('#detail .job-message:has-text("Export job")', WAIT);
+  const jobId = (await msg.textContent()).match(/Export job (\d+)/)[1];
+  await page.waitForSelector(`[data-kind="export"] tr[data-job-id="${jobId}"] .badge[data-status="COMPLETED"]`, WAIT);
+  const out = join(demo.dataDir, 'store', 's3', 'readset-exports', pairedReadSetId, pairedReadSetId);
+  assert.ok(existsSync(join(out, 'source1.fastq.gz')), `export wrote ${out}`);
+  assert.deepEqual(readFileSync(join(out, 'source2.fastq.gz')), r2);
+  assert.deepEqual(page.problems, []);
+});
+
+test('an interrupted upload is listed with its parts and resumed by choosing the files again', async () => {
+  const a = join(files, 'resume_R1.fastq.gz');
+  const b = join(files, 'resume_R2.fastq.gz');
+  writeFileSync(a, fastqGz(4, 1500));
+  writeFileSync(b, fastqGz(5, 1500));
+
+  // First tab: the store accepts two parts, then the network "hangs"; the user pauses and leaves.
+  const first = await openPage(browser, demo.pageUrl);
+  await first.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  let accepted = 0;
+  await first.route('**/upload/*/part?*', (route) => { if (accepted < 2) { accepted += 1; route.continue(); } });
+  await advanced(first, { concurrency: 1 });
+  await first.setInputFiles('#file-picker', [b, a]);
+  const form = first.locator('#candidates form');
+  assert.deepEqual(await form.locator('.files .fname').allTextContents(), ['resume_R1.fastq.gz', 'resume_R2.fastq.gz']);
+  await form.locator('[name="subjectId"]').fill('patient-9');
+  await form.locator('[name="sampleId"]').fill('resumed');
+  await form.getByRole('button', { name: 'Upload pair' }).click();
+  const card = await first.waitForSelector('.transfer[data-parts-done="2"]', WAIT);
+  const uploadId = await card.getAttribute('data-upload-id');
+  await first.click('.transfer button:has-text("Pause")');
+  await first.close();
+
+  // Second tab: the page lists it, with the two parts the store holds.
+  await page.click('#interrupted-refresh');
+  const item = `#interrupted-list li[data-upload-id="${uploadId}"]`;
+  await page.waitForSelector(`${item} [data-parts="2"]`, WAIT);
+  assert.match(await page.textContent(item), /resumed/);
+
+  // Resuming sends only the parts the store does not hold yet.
+  const sent = [];
+  const onRequest = (r) => { if (r.method() === 'PUT' && r.url().includes(`/upload/${uploadId}/part?`)) sent.push(r.url()); };
+  page.on('request', onRequest);
+  await page.setInputFiles(`${item} input[type="file"]`, [b, a]);
+  const resumed = await finished(page, `.transfer[data-upload-id="${uploadId}"]`);
+  page.off('request', onRequest);
+  assert.equal(await resumed.getAttribute('data-etag'), 'verified');
+  const total = partsOf(readFileSync(a).length) + partsOf(readFileSync(b).length);
+  assert.equal(await resumed.getAttribute('data-parts-total'), String(total));
+  assert.equal(sent.length, total - 2, `parts sent on resume: ${sent.length} of ${total}`);
+  await page.click('#interrupted-refresh');
+  await page.waitForSelector('#interrupted-message:has-text("No interrupted uploads.")', WAIT);
+  assert.deepEqual(page.problems, []);
+});
+
+test('metadata rules are checked as the user types and block the upload with a message', async () => {
+  await drop(page, [['aligned.cram', Buffer.from('CRAM fake content')]]);
+  const form = page.locator('#candidates form');
+  assert.equal(await form.locator('select').first().inputValue(), 'CRAM');
+  await form.locator('[name="name"]').fill('n'.repeat(128));
+  assert.equal(await form.locator('.f-name .field-error').textContent(), 'Name must be 1 to 127 characters (it has 128).');
+  await form.locator('[name="referenceArn"]').fill('GRCh38');
+  assert.equal(await form.locator('.f-referenceArn .field-error').textContent(), 'The reference must be an ARN starting with "arn:".');
+  const before = await page.locator('.transfer').count();
+  await form.getByRole('button', { name: 'Upload' }).click();
+  assert.equal(await page.locator('.transfer').count(), before, 'nothing was started');
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'name', 'focus moves to the first field to correct');
+  assert.equal(await form.locator('.f-subjectId .field-error').textContent(), 'Subject is required.');
+  await form.locator('[name="name"]').fill('aligned');
+  assert.equal(await form.locator('.f-name .field-error').textContent(), '');
+  await form.getByRole('button', { name: 'Remove' }).click();
+});
+
+test('every control has a label, and the page fits a 360 px wide screen; screenshots saved', async () => {
+  const unlabelled = await page.$$eval('input, select, textarea, button', (els) => els
+    .filter((e) => !(e.labels?.length || e.getAttribute('aria-label') || (e.tagName === 'BUTTON' && e.textContent.trim())))
+    .map((e) => e.outerHTML.slice(0, 80)));
+  assert.deepEqual(unlabelled, []);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.screenshot({ path: join(ARTIFACTS, 'demo-page.png'), fullPage: true });
+  await page.setViewportSize({ width: 360, height: 800 });
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 360, `no horizontal scrolling at 360 px (page is ${width} px wide)`);
+  await page.screenshot({ path: join(ARTIFACTS, 'demo-page-360.png'), fullPage: true });
+  assert.deepEqual(page.problems, []);
+});
