@@ -47,7 +47,7 @@ export class Jobs {
     const sorted = [...jobs].sort((a, b) => String(b.creationTime).localeCompare(String(a.creationTime)));
     return h('div', { class: 'job-kind', dataset: { kind } },
       h('h3', {}, title),
-      sorted.length === 0 ? h('p', { class: 'muted' }, 'None.') : h('div', { class: 'table-wrap' }, h('table', {},
+      sorted.length === 0 ? h('p', { class: 'muted' }, 'None.') : h('div', { class: 'table-wrap' }, h('table', { class: 'stack' },
         h('caption', { class: 'visually-hidden' }, title),
         h('thead', {}, h('tr', {}, ['Job', 'Status', 'Created', 'Completed', kind === 'export' ? 'Destination' : 'Message'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, sorted.map((j) => h('tr', { dataset: { jobId: j.id } },

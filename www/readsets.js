@@ -108,10 +108,13 @@ export class ReadSets {
     this.detail.replaceChildren(
       h('div', { class: 'detail-head' }, h('h3', { id: 'detail-h' }, `Read set ${m.name ?? m.id}`), close),
       h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
-      h('div', { class: 'table-wrap' }, h('table', { class: 'files-table' },
+      h('div', { class: 'table-wrap' }, h('table', { class: 'files-table stack' },
         h('caption', {}, 'Files'),
         h('thead', {}, h('tr', {}, ['File', 'Size', 'Part size', 'Parts', 'Location'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, files.map(([k, f]) => h('tr', {}, h('td', {}, k), h('td', {}, bytes(f.contentLength)), h('td', {}, bytes(f.partSize)), h('td', {}, String(f.totalParts ?? '–')), h('td', {}, h('code', {}, f.s3Access?.s3Uri ?? '–'))))))),
+        h('tbody', {}, files.map(([k, f]) => h('tr', {},
+          h('td', { 'data-label': 'File' }, k), h('td', { 'data-label': 'Size' }, bytes(f.contentLength)),
+          h('td', { 'data-label': 'Part size' }, bytes(f.partSize)), h('td', { 'data-label': 'Parts' }, String(f.totalParts ?? '–')),
+          h('td', { 'data-label': 'Location' }, h('code', {}, f.s3Access?.s3Uri ?? '–'))))))),
       this.jobForms(m));
     this.detail.focus();
   }

@@ -119,6 +119,7 @@ export class Transfers {
     t.card.dataset.etag = r.etag?.status ?? 'unchecked';
     t.bar.value = t.bar.max;
     t.phase.textContent = 'Done';
+    t.stats.textContent = `${bytes(r.bytes)} uploaded · parts ${r.parts} of ${r.parts}`;
     t.pause.remove();
     t.cancel.remove();
     const etag = r.etag?.status === 'verified'

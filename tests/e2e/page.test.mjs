@@ -147,7 +147,7 @@ test('a FASTQ chosen with the file picker uploads too, and the table filters by 
   assert.deepEqual(page.problems, []);
 });
 
-test('an export started from the detail panel is listed and reaches COMPLETED, writing the files', async () => {
+test('export and activation jobs started from the detail panel are listed and reach COMPLETED; the export writes the files', async () => {
   await page.click(`#readset-table tr[data-read-set-id="${pairedReadSetId}"] button`);
   await page.waitForSelector('#detail .job-form', WAIT);
   await page.click('#detail button:has-text("Start export")');
@@ -157,31 +157,43 @@ test('an export started from the detail panel is listed and reaches COMPLETED, w
   const out = join(demo.dataDir, 'store', 's3', 'readset-exports', pairedReadSetId, pairedReadSetId);
   assert.ok(existsSync(join(out, 'source1.fastq.gz')), `export wrote ${out}`);
   assert.deepEqual(readFileSync(join(out, 'source2.fastq.gz')), r2);
+
+  await page.click('#detail button:has-text("Start activation")');
+  const act = await page.waitForSelector('#detail .job-message:has-text("Activation job")', WAIT);
+  const actId = (await act.textContent()).match(/Activation job (\d+)/)[1];
+  await page.waitForSelector(`[data-kind="activation"] tr[data-job-id="${actId}"] .badge[data-status="COMPLETED"]`, WAIT);
   assert.deepEqual(page.problems, []);
 });
+
+/**
+ * Leaves an interrupted upload behind, as a closed tab does: in a second tab the store accepts
+ * two parts, then the network "hangs"; the user pauses and closes the tab. Returns its uploadId.
+ */
+async function interruptedUpload(paths, subject, sample) {
+  const tab = await openPage(browser, demo.pageUrl);
+  await tab.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  let accepted = 0;
+  await tab.route('**/upload/*/part?*', (route) => { if (accepted < 2) { accepted += 1; route.continue(); } });
+  await advanced(tab, { concurrency: 1 });
+  await tab.setInputFiles('#file-picker', paths);
+  const form = tab.locator('#candidates form');
+  await form.locator('[name="subjectId"]').fill(subject);
+  await form.locator('[name="sampleId"]').fill(sample);
+  await form.locator('button[type="submit"]').click();
+  const card = await tab.waitForSelector('.transfer[data-parts-done="2"]', WAIT);
+  const uploadId = await card.getAttribute('data-upload-id');
+  await tab.click('.transfer button:has-text("Pause")');
+  await tab.close();
+  return uploadId;
+}
 
 test('an interrupted upload is listed with its parts and resumed by choosing the files again', async () => {
   const a = join(files, 'resume_R1.fastq.gz');
   const b = join(files, 'resume_R2.fastq.gz');
   writeFileSync(a, fastqGz(4, 1500));
   writeFileSync(b, fastqGz(5, 1500));
-
-  // First tab: the store accepts two parts, then the network "hangs"; the user pauses and leaves.
-  const first = await openPage(browser, demo.pageUrl);
-  await first.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
-  let accepted = 0;
-  await first.route('**/upload/*/part?*', (route) => { if (accepted < 2) { accepted += 1; route.continue(); } });
-  await advanced(first, { concurrency: 1 });
-  await first.setInputFiles('#file-picker', [b, a]);
-  const form = first.locator('#candidates form');
-  assert.deepEqual(await form.locator('.files .fname').allTextContents(), ['resume_R1.fastq.gz', 'resume_R2.fastq.gz']);
-  await form.locator('[name="subjectId"]').fill('patient-9');
-  await form.locator('[name="sampleId"]').fill('resumed');
-  await form.getByRole('button', { name: 'Upload pair' }).click();
-  const card = await first.waitForSelector('.transfer[data-parts-done="2"]', WAIT);
-  const uploadId = await card.getAttribute('data-upload-id');
-  await first.click('.transfer button:has-text("Pause")');
-  await first.close();
+  // Chosen R2 first: the picker pairs them R1, R2 all the same.
+  const uploadId = await interruptedUpload([b, a], 'patient-9', 'resumed');
 
   // Second tab: the page lists it, with the two parts the store holds.
   await page.click('#interrupted-refresh');
@@ -197,12 +209,49 @@ test('an interrupted upload is listed with its parts and resumed by choosing the
   const resumed = await finished(page, `.transfer[data-upload-id="${uploadId}"]`);
   page.off('request', onRequest);
   assert.equal(await resumed.getAttribute('data-etag'), 'verified');
+  assert.match(await resumed.$eval('h3', (e) => e.textContent), /resume_R1\.fastq\.gz \+ resume_R2\.fastq\.gz/, 'R1 first whatever the order chosen');
   const total = partsOf(readFileSync(a).length) + partsOf(readFileSync(b).length);
   assert.equal(await resumed.getAttribute('data-parts-total'), String(total));
   assert.equal(sent.length, total - 2, `parts sent on resume: ${sent.length} of ${total}`);
   await page.click('#interrupted-refresh');
   await page.waitForSelector('#interrupted-message:has-text("No interrupted uploads.")', WAIT);
   assert.deepEqual(page.problems, []);
+});
+
+test('an interrupted upload can be aborted from the list, which discards it on the server', async () => {
+  const c = join(files, 'discard.fq.gz');
+  writeFileSync(c, fastqGz(6, 1500));
+  const uploadId = await interruptedUpload([c], 'patient-10', 'discarded');
+  await page.click('#interrupted-refresh');
+  const item = `#interrupted-list li[data-upload-id="${uploadId}"]`;
+  await page.waitForSelector(`${item} [data-parts="2"]`, WAIT);
+  await page.click(`${item} button:has-text("Abort")`);
+  await page.waitForSelector(item, { state: 'detached', ...WAIT });
+  await page.click('#interrupted-refresh');
+  await page.waitForSelector('#interrupted-message:has-text("No interrupted uploads.")', WAIT);
+  assert.equal(await page.locator(item).count(), 0, 'the server no longer lists it');
+  assert.deepEqual(page.problems, []);
+});
+
+test('Seven Bridges is offered only when demo-config.json configures it, and says it is not wired yet', async () => {
+  assert.deepEqual(await page.$$eval('#target option', (os) => os.map((o) => o.value)), ['omics']);
+  const tab = await openPage(browser, 'about:blank');
+  await tab.route('**/demo-config.json', async (route) => {
+    const res = await route.fetch();
+    await route.fulfill({ response: res, json: { ...(await res.json()), sbg: { project: 'lab/project' } } });
+  });
+  await tab.goto(demo.pageUrl);
+  await tab.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  await tab.selectOption('#target', 'sbg');
+  assert.match(await tab.textContent('#target option[value="sbg"]'), /Seven Bridges project lab\/project/);
+  await drop(tab, [['sbg_R1.fastq.gz', r1]]);
+  const form = tab.locator('#candidates form');
+  await form.locator('[name="subjectId"]').fill('s');
+  await form.locator('[name="sampleId"]').fill('x');
+  await form.locator('button[type="submit"]').click();
+  assert.match(await tab.textContent('#pick-message'), /Seven Bridges are not available in this page yet/);
+  assert.equal(await tab.locator('.transfer').count(), 0);
+  await tab.close();
 });
 
 test('metadata rules are checked as the user types and block the upload with a message', async () => {
