@@ -147,6 +147,46 @@ test('a FASTQ chosen with the file picker uploads too, and the table filters by 
   assert.deepEqual(page.problems, []);
 });
 
+test('several read sets upload at once with "Upload all", each with its own progress card', async () => {
+  const before = await page.locator('.transfer').count();
+  await drop(page, [['multiA_1.fq.gz', fastqGz(7, 300)], ['multiB_1.fq.gz', fastqGz(8, 300)], ['multiA_2.fq.gz', fastqGz(9, 300)]]);
+  const forms = page.locator('#candidates form');
+  assert.equal(await forms.count(), 2, 'multiA is a pair, multiB stands alone');
+  for (let i = 0; i < 2; i += 1) {
+    await forms.nth(i).locator('[name="subjectId"]').fill('patient-11');
+    await forms.nth(i).locator('[name="sampleId"]').fill(`multi-${i}`);
+  }
+  await page.click('#upload-all');
+  assert.equal(await page.locator('.transfer').count(), before + 2, 'both started without waiting for each other');
+  assert.equal(await forms.count(), 0);
+  await page.waitForFunction((n) => document.querySelectorAll('.transfer[data-upload-state="done"]').length === n, before + 2, WAIT);
+  assert.deepEqual(page.problems, []);
+});
+
+test('a refused upload says in words what to do, and Resume finishes it once allowed', async () => {
+  const tab = await openPage(browser, demo.pageUrl);
+  await tab.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  await tab.route('**/upload/*/part?*', (route) => route.fulfill({
+    status: 403,
+    headers: { 'x-amzn-errortype': 'AccessDeniedException', 'content-type': 'application/json' },
+    body: JSON.stringify({ message: 'the token may not upload to this store' }),
+  }));
+  await drop(tab, [['denied.fq.gz', fastqGz(10, 100)]]);
+  const form = tab.locator('#candidates form');
+  await form.locator('[name="subjectId"]').fill('s');
+  await form.locator('[name="sampleId"]').fill('x');
+  await form.locator('button[type="submit"]').click();
+  const card = await tab.waitForSelector('.transfer[data-upload-state="failed"]', WAIT);
+  assert.equal(await card.getAttribute('data-error-code'), 'forbidden');
+  assert.match(await card.$eval('.result [role="alert"]', (e) => e.textContent), /ask your administrator for access/);
+  // Once the cause is gone (here: the refusal is lifted), Resume finishes the same upload.
+  const uploadId = await card.getAttribute('data-upload-id');
+  await tab.unroute('**/upload/*/part?*');
+  await tab.click('.transfer button:has-text("Resume this upload")');
+  await finished(tab, `.transfer[data-upload-id="${uploadId}"]`);
+  await tab.close();
+});
+
 test('export and activation jobs started from the detail panel are listed and reach COMPLETED; the export writes the files', async () => {
   await page.click(`#readset-table tr[data-read-set-id="${pairedReadSetId}"] button`);
   await page.waitForSelector('#detail .job-form', WAIT);
