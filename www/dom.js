@@ -25,7 +25,8 @@ export const uid = (prefix) => `${prefix}-${++counter}`;
 export function field(label, input, hint) {
   input.id ||= uid('f');
   const err = h('span', { class: 'field-error', id: `${input.id}-err`, 'aria-live': 'polite' });
-  input.setAttribute('aria-describedby', err.id);
-  const wrap = h('div', { class: 'field' }, h('label', { for: input.id }, label), input, hint ? h('small', {}, hint) : null, err);
+  const help = hint ? h('small', { id: `${input.id}-help` }, hint) : null;
+  input.setAttribute('aria-describedby', help ? `${err.id} ${help.id}` : err.id);
+  const wrap = h('div', { class: 'field' }, h('label', { for: input.id }, label), input, help, err);
   return { wrap, input, err };
 }

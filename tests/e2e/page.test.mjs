@@ -89,6 +89,8 @@ test('a dropped R1/R2 pair is paired, uploads in parts with progress, and ends A
   await form.locator('[name="subjectId"]').fill('patient-7');
   await form.locator('[name="sampleId"]').fill('tumour-1');
   await form.locator('[name="tags"]').fill('project=demo');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.locator('#upload').screenshot({ path: join(ARTIFACTS, 'demo-page-form.png') });
   await form.getByRole('button', { name: 'Upload pair' }).click();
 
   const card = await finished(page, '.transfer');
@@ -292,6 +294,31 @@ test('Seven Bridges is offered only when demo-config.json configures it, and say
   assert.match(await tab.textContent('#pick-message'), /Seven Bridges are not available in this page yet/);
   assert.equal(await tab.locator('.transfer').count(), 0);
   await tab.close();
+});
+
+test('mates can be split, re-paired and swapped by hand, and the file type changed', async () => {
+  await drop(page, [['x_R1.fastq.gz', r1], ['x_R2.fastq.gz', r2], ['y_R1.fastq.gz', r1]]);
+  const forms = page.locator('#candidates form');
+  const fileLists = async () => {
+    const out = [];
+    for (let i = 0; i < await forms.count(); i += 1) out.push(await forms.nth(i).locator('.files .fname').allTextContents());
+    return out;
+  };
+  assert.deepEqual(await fileLists(), [['x_R1.fastq.gz', 'x_R2.fastq.gz'], ['y_R1.fastq.gz']]);
+  await forms.nth(0).getByRole('button', { name: 'Split pair' }).click();
+  assert.deepEqual(await fileLists(), [['x_R1.fastq.gz'], ['x_R2.fastq.gz'], ['y_R1.fastq.gz']]);
+  await forms.nth(2).getByLabel('Pair with').selectOption({ label: 'x_R2.fastq.gz' });
+  assert.deepEqual(await fileLists(), [['x_R1.fastq.gz'], ['y_R1.fastq.gz', 'x_R2.fastq.gz']]);
+  await forms.nth(1).getByRole('button', { name: 'Swap R1/R2' }).click();
+  assert.deepEqual(await fileLists(), [['x_R1.fastq.gz'], ['x_R2.fastq.gz', 'y_R1.fastq.gz']]);
+
+  // A type that does not fit the file name is flagged at once; BAM asks for a reference.
+  assert.equal(await forms.nth(0).locator('[name="referenceArn"]').count(), 0);
+  await forms.nth(0).getByLabel('File type').selectOption('BAM');
+  assert.equal(await forms.nth(0).locator('[name="referenceArn"]').count(), 1);
+  assert.match(await forms.nth(0).locator('.tools + .field-error').textContent(), /x_R1\.fastq\.gz is not a BAM file name/);
+  for (let i = await forms.count(); i > 0; i -= 1) await forms.nth(0).getByRole('button', { name: 'Remove' }).click();
+  assert.equal(await forms.count(), 0);
 });
 
 test('metadata rules are checked as the user types and block the upload with a message', async () => {
