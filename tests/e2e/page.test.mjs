@@ -144,6 +144,14 @@ test('a FASTQ chosen with the file picker uploads too, and the table filters by 
   await page.waitForSelector('#readsets-message:has-text("No read sets match these filters.")', WAIT);
   assert.deepEqual(await ids(), []);
 
+  await page.selectOption('#f-status', '');
+  await page.fill('#f-after', '2999-01-01T00:00');
+  await page.press('#f-after', 'Enter');
+  await page.waitForSelector('#readsets-message:has-text("No read sets match these filters.")', WAIT);
+  await page.fill('#f-after', '2000-01-01T00:00');
+  await page.press('#f-after', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('#readset-table tbody tr').length === 2, null, WAIT);
+
   await page.click('#filters button[type="reset"]');
   await page.waitForFunction(() => document.querySelectorAll('#readset-table tbody tr').length === 2, null, WAIT);
   assert.deepEqual(page.problems, []);
@@ -275,6 +283,28 @@ test('an interrupted upload can be aborted from the list, which discards it on t
   assert.deepEqual(page.problems, []);
 });
 
+test('the read set table pages with Next and Previous', async () => {
+  const ids = () => page.$$eval('#readset-table tbody tr', (rows) => rows.map((r) => r.dataset.readSetId));
+  await page.selectOption('#f-size', '100');
+  await page.waitForFunction(() => /on page 1\./.test(document.getElementById('readsets-message').textContent));
+  const all = await ids();
+  assert.ok(all.length > 5, `enough read sets for two pages (${all.length})`);
+  await page.selectOption('#f-size', '5');
+  await page.waitForFunction(() => document.querySelectorAll('#readset-table tbody tr').length === 5, null, WAIT);
+  const first = await ids();
+  assert.equal(await page.isDisabled('#page-prev'), true);
+  await page.click('#page-next');
+  await page.waitForSelector('#page-info:has-text("Page 2")', WAIT);
+  const second = await ids();
+  assert.ok([...first, ...second].every((id) => all.includes(id)));
+  assert.deepEqual(second.filter((id) => first.includes(id)), [], 'page 2 holds other read sets');
+  assert.equal(second.length, Math.min(5, all.length - 5));
+  await page.click('#page-prev');
+  await page.waitForSelector('#page-info:has-text("Page 1")', WAIT);
+  assert.deepEqual(await ids(), first);
+  await page.selectOption('#f-size', '25');
+});
+
 test('Seven Bridges is offered only when demo-config.json configures it, and says it is not wired yet', async () => {
   assert.deepEqual(await page.$$eval('#target option', (os) => os.map((o) => o.value)), ['omics']);
   const tab = await openPage(browser, 'about:blank');
@@ -294,6 +324,20 @@ test('Seven Bridges is offered only when demo-config.json configures it, and say
   assert.match(await tab.textContent('#pick-message'), /Seven Bridges are not available in this page yet/);
   assert.equal(await tab.locator('.transfer').count(), 0);
   await tab.close();
+});
+
+test('a chosen folder brings its FASTQ pairs, and unsupported files are named as skipped', async () => {
+  const dir = join(files, 'run42');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'lib7_R1_001.fastq.gz'), r1);
+  writeFileSync(join(dir, 'lib7_R2_001.fastq.gz'), r2);
+  writeFileSync(join(dir, 'SampleSheet.csv'), 'x\n');
+  await page.setInputFiles('#folder-picker', dir);
+  const forms = page.locator('#candidates form');
+  assert.equal(await forms.count(), 1);
+  assert.deepEqual(await forms.locator('.files .fname').allTextContents(), ['lib7_R1_001.fastq.gz', 'lib7_R2_001.fastq.gz']);
+  assert.match(await page.textContent('#pick-message'), /SampleSheet\.csv: unsupported file type/);
+  await forms.getByRole('button', { name: 'Remove' }).click();
 });
 
 test('mates can be split, re-paired and swapped by hand, and the file type changed', async () => {
@@ -344,6 +388,12 @@ test('every control has a label, and the page fits a 360 px wide screen; screens
     .filter((e) => !(e.labels?.length || e.getAttribute('aria-label') || (e.tagName === 'BUTTON' && e.textContent.trim())))
     .map((e) => e.outerHTML.slice(0, 80)));
   assert.deepEqual(unlabelled, []);
+
+  // The drop zone is reachable by keyboard and opens the file chooser.
+  await page.focus('#dropzone');
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser', WAIT), page.keyboard.press('Enter')]);
+  assert.equal(chooser.isMultiple(), true);
+
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.screenshot({ path: join(ARTIFACTS, 'demo-page.png'), fullPage: true });
