@@ -22,7 +22,13 @@ export class Transfers {
    */
   constructor(list, empty, lib, options, changed) {
     Object.assign(this, { list, empty, lib, options, changed });
-    this.running = new Map(); // uploadId -> card, so the interrupted list leaves these out
+    this.running = new Map(); // the uploads under way, so the interrupted list leaves them out
+    this.clear = document.getElementById('clear-finished');
+    this.clear.addEventListener('click', () => {
+      for (const c of this.list.querySelectorAll('[data-upload-state="done"], [data-upload-state="cancelled"]')) c.remove();
+      this.clear.hidden = true;
+      this.empty.hidden = this.list.children.length > 0;
+    });
   }
 
   /** Upload IDs this page is uploading right now. */
@@ -69,6 +75,7 @@ export class Transfers {
       this.failed(t, e);
     } finally {
       this.running.delete(t);
+      this.clear.hidden = !this.list.querySelector('[data-upload-state="done"], [data-upload-state="cancelled"]');
       this.changed();
     }
   }
