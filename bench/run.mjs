@@ -21,6 +21,9 @@ const ROOT = resolve(HERE, '..');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const WRITE = !argv.includes('--no-write');
+// --only=size,hash,etag,e2e,mem runs some sections (for profiling; results.json is not written).
+const ONLY = (argv.find((a) => a.startsWith('--only=')) ?? '').slice(7).split(',').filter(Boolean);
+const want = (s) => ONLY.length === 0 || ONLY.includes(s);
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
@@ -71,6 +74,29 @@ function rendererPids(marker) {
   return pids.filter((p) => { const c = cmdline(p); return descends(p) && c.includes('--type=renderer') && !c.includes('--top-chrome-webui'); });
 }
 
+/** The marked Chromium browser process and every process below it. */
+function browserTree(marker) {
+  const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const parent = new Map(pids.map((p) => [p, procStatus(p)?.ppid ?? 0]));
+  const browser = pids.find((p) => { const c = cmdline(p); return c.includes(marker) && !c.some((a) => a.startsWith('--type=')); });
+  if (!browser) return new Set();
+  const tree = new Set([browser]);
+  for (const p of pids) { let q = p; for (let i = 0; i < 10 && q > 1; i++) { if (q === browser) { tree.add(p); break; } q = parent.get(q) ?? 0; } }
+  return tree;
+}
+
+/** CPU seconds (user + system) used so far by `pids` (clock ticks of 1/100 s). */
+function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const p of pids) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of stat)
+    } catch { /* exited */ }
+  }
+  return ticks / 100;
+}
+
 /** Samples the summed RSS of `pidsFn()` every 50 ms until stopped; returns { peak, samples }. */
 function sampler(pidsFn) {
   let peak = 0, n = 0, stopped = false;
@@ -102,8 +128,10 @@ function writeRandomFile(path, bytes) {
 
 /** A gzipped FASTQ of `reads` 150 bp reads with pseudo-random bases and qualities. */
 function writeFastqGz(path, reads) {
-  let seed = 42;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed >>> 8; };
+  // xorshift32: unlike a power-of-two LCG its low bits do not repeat every few hundred draws,
+  // so the file compresses like real reads (about 3x), not 18x.
+  let seed = 0x9e3779b9;
+  const rnd = () => { seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0; return seed; };
   const parts = [];
   const bases = 'ACGT', quals = 'FFFFFF:,F:FFFF#';
   let chunk = '';
@@ -142,7 +170,7 @@ let server, browser;
 const marker = `--readset-bench=${process.pid}-${Date.now()}`;
 try {
   // (5) package size: the release build's wasm and JS glue, gzipped as a server would send them.
-  {
+  if (want('size')) {
     const wasm = readFileSync(join(PKG, 'readset_upload_bg.wasm'));
     const js = readFileSync(join(PKG, 'readset_upload.js'));
     const gz = (b) => gzipSync(b, { level: 9 }).length;
@@ -153,8 +181,8 @@ try {
   }
 
   log(`work dir ${work}; writing inputs`);
-  const fastq = writeFastqGz(join(work, 'reads.fastq.gz'), S.fastqReads);
-  const e2eFile = writeRandomFile(join(work, 'e2e.bam'), S.e2eBytes);
+  const fastq = want('etag') && writeFastqGz(join(work, 'reads.fastq.gz'), S.fastqReads);
+  const e2eFile = want('e2e') && writeRandomFile(join(work, 'e2e.bam'), S.e2eBytes);
 
   // The demo: store + proxy + our pages on one origin (no CORS preflights for anyone).
   const dataDir = join(work, 'data');
@@ -192,7 +220,7 @@ try {
   };
 
   // (1) hashing: same buffer, contenders alternating within each round.
-  {
+  if (want('hash')) {
     log('hashing');
     const page = await openBench();
     await page.evaluate((n) => window.makeBuffer(n), S.hashBytes);
@@ -223,7 +251,7 @@ try {
   }
 
   // (2) the ETag pipeline: the library (read from disk, gunzip, MD5) against zcat | md5sum.
-  {
+  if (want('etag')) {
     log('ETag pipeline');
     const page = await openBench();
     await page.setInputFiles('#file', fastq.path);
@@ -249,35 +277,49 @@ try {
   }
 
   // (3a) end to end: the library against raw PUTs of the same slices, same proxy, same concurrency.
-  {
+  if (want('e2e')) {
     log(`end to end, ${fmt(S.e2eBytes / MiB, 0)} MiB x ${S.e2eRounds} rounds`);
     const page = await openBench();
     await page.setInputFiles('#file', e2eFile);
-    const lib = [], libParts = [], raw = [], longest = [];
+    const lib = [], libParts = [], raw = [], longest = [], libCpu = [], rawCpu = [];
+    // CPU cost: seconds of Chromium (all its processes) and of readset-server per run.
+    const chromiumPids = () => [...browserTree(marker)];
+    const cpu = () => ({ chromium: cpuSeconds(chromiumPids()), server: cpuSeconds([server.pid]) });
+    const cpuSince = (a) => { const b = cpu(); return { chromium: b.chromium - a.chromium, server: b.server - a.server }; };
     for (let r = 0; r < S.e2eRounds; r++) {
       const runLib = async () => {
+        const c0 = cpu();
         const x = await page.evaluate(([p, c]) => window.uploadLibrary(p, c), [S.e2ePart, CONCURRENCY]);
-        lib.push(x.ms); libParts.push(x.partsMs); longest.push(x.longestTaskMs);
+        lib.push(x.ms); libParts.push(x.partsMs); longest.push(x.longestTaskMs); libCpu.push(cpuSince(c0));
       };
-      const runRaw = async () => { raw.push((await page.evaluate(([p, c]) => window.uploadRaw(p, c), [S.e2ePart, CONCURRENCY])).ms); };
+      const runRaw = async () => {
+        const c0 = cpu();
+        raw.push((await page.evaluate(([p, c]) => window.uploadRaw(p, c), [S.e2ePart, CONCURRENCY])).ms);
+        rawCpu.push(cpuSince(c0));
+      };
       if (r % 2) { await runRaw(); await runLib(); } else { await runLib(); await runRaw(); }
     }
     const l = mbps(S.e2eBytes, median(lib)), lp = mbps(S.e2eBytes, median(libParts)), w = mbps(S.e2eBytes, median(raw));
-    results.sections.endToEnd = { bytes: S.e2eBytes, partSize: S.e2ePart, concurrency: CONCURRENCY, libraryMs: lib, libraryPartsMs: libParts, rawMs: raw, longestTaskMs: longest };
+    results.sections.endToEnd = { bytes: S.e2eBytes, partSize: S.e2ePart, concurrency: CONCURRENCY, libraryMs: lib, libraryPartsMs: libParts, rawMs: raw, longestTaskMs: longest, libraryCpu: libCpu, rawCpu: rawCpu };
+    const perGiB = (xs, k) => median(xs.map((x) => x[k])) / (S.e2eBytes / GiB);
     row('3 e2e', 'library, create..complete', l, 'MB/s');
     row('3 e2e', 'library, create..last part', lp, 'MB/s');
     row('3 e2e', 'raw parallel PUTs, no hashing', w, 'MB/s');
     row('3 e2e', 'library (to complete) / raw PUTs', null, '', l / w, 0.85);
     row('3 e2e', 'library (to last part) / raw PUTs', null, '', lp / w, null);
-    row('3 e2e', '@aws-sdk/client-omics (not measured)', null, '', null, null);
+    row('3 e2e', 'Chromium CPU, library', perGiB(libCpu, 'chromium'), 's/GiB');
+    row('3 e2e', 'Chromium CPU, raw PUTs', perGiB(rawCpu, 'chromium'), 's/GiB');
+    row('3 e2e', 'readset-server CPU (proxy + store), library', perGiB(libCpu, 'server'), 's/GiB');
+    row('3 e2e', 'readset-server CPU (proxy + store), raw PUTs', perGiB(rawCpu, 'server'), 's/GiB');
+    row('3 e2e', '@aws-sdk/client-omics: not measured (see BENCHMARKS.md)', null, '', null, null);
     rowMax('4 mem', 'longest main-thread task during upload', Math.max(...longest), 'ms', 50);
     await page.close();
   }
-  rmSync(e2eFile, { force: true });
+  if (e2eFile) rmSync(e2eFile, { force: true });
 
   // (4) memory: renderer RSS uploading a small and a large file; proxy (demo process) RSS
   // forwarding 8 concurrent parts.
-  {
+  if (want('mem')) {
     const renderers = () => rendererPids(marker);
     const mem = {};
     for (const [label, bytes] of [['small', S.memSmall], ['large', S.memLarge]]) {
@@ -335,7 +377,7 @@ for (const r of results.rows) {
 }
 console.log(`readset-upload bench${QUICK ? ' (--quick: tiny inputs, figures mean nothing)' : ''}: ${results.machine.nproc} cores, ${results.machine.cpu}, Chromium ${results.machine.chromium}, ${fmt(results.seconds, 0)} s`);
 console.log(lines.join('\n'));
-if (WRITE) {
+if (WRITE && ONLY.length === 0) {
   writeFileSync(join(HERE, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   log(`wrote ${join(HERE, 'results.json')}`);
 }
