@@ -215,7 +215,6 @@ try {
     await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30_000 }).catch((e) => {
       throw new Error(`bench page did not load: ${e.message}\n${problems.join('\n')}`);
     });
-    page.setTimeout?.(0);
     return page;
   };
 
