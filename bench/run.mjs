@@ -165,6 +165,11 @@ const www = join(work, 'www');
 execFileSync('mkdir', ['-p', www]);
 for (const f of readdirSync(join(HERE, 'pages'))) copyFileSync(join(HERE, 'pages', f), join(www, f));
 copyFileSync(join(HERE, 'node_modules/hash-wasm/dist/index.umd.min.js'), join(www, 'hash-wasm.umd.min.js'));
+// (3b) the official HealthOmics JS client, bundled for the browser.
+execFileSync(join(HERE, 'node_modules/.bin/esbuild'), [join(HERE, 'sdk-entry.mjs'), '--bundle', '--format=esm', '--platform=browser',
+  '--minify', '--log-level=warning', `--outfile=${join(www, 'aws-sdk-omics.js')}`]);
+// The local store's default credentials (readset-server's store::DEFAULT_*; public, local only).
+const STORE_KEYS = { region: 'us-east-1', accessKeyId: 'AKIDLOCALREADSETSTORE', secretAccessKey: 'local-readset-store-secret-do-not-use-in-production' };
 
 let server, browser;
 const marker = `--readset-bench=${process.pid}-${Date.now()}`;
@@ -190,12 +195,17 @@ try {
     '--www', www, '--pkg', PKG], { stdio: ['ignore', 'pipe', 'pipe'] });
   let serverErr = '';
   server.stderr.on('data', (d) => { serverErr += d; });
-  const pageUrl = await new Promise((res, rej) => {
+  const [pageUrl, storeUrl] = await new Promise((res, rej) => {
     let out = '';
     const timer = setTimeout(() => rej(new Error(`readset-server did not start in 20 s:\n${serverErr}`)), 20_000);
     server.on('exit', (c) => { clearTimeout(timer); rej(new Error(`readset-server exited with ${c}:\n${serverErr}`)); });
-    server.stdout.on('data', (d) => { out += d; const m = out.match(/open (http:\/\/127\.0\.0\.1:\d+)/); if (m) { clearTimeout(timer); res(m[1]); } });
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/open (http:\/\/127\.0\.0\.1:\d+)/), s = out.match(/local store: (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m && s) { clearTimeout(timer); res([m[1], s[1]]); }
+    });
   });
+  const storeArg = { ...STORE_KEYS, url: storeUrl };
 
   browser = await chromium.launch({
     executablePath: process.env.CHROME_BIN ?? '/usr/bin/chromium',
@@ -280,7 +290,7 @@ try {
     log(`end to end, ${fmt(S.e2eBytes / MiB, 0)} MiB x ${S.e2eRounds} rounds`);
     const page = await openBench();
     await page.setInputFiles('#file', e2eFile);
-    const lib = [], libParts = [], raw = [], longest = [], libCpu = [], rawCpu = [];
+    const lib = [], libParts = [], raw = [], longest = [], libCpu = [], rawCpu = [], sdk = [], sdkCpu = [];
     // CPU cost: seconds of Chromium (all its processes) and of readset-server per run.
     const chromiumPids = () => [...browserTree(marker)];
     const cpu = () => ({ chromium: cpuSeconds(chromiumPids()), server: cpuSeconds([server.pid]) });
@@ -296,10 +306,16 @@ try {
         raw.push((await page.evaluate(([p, c]) => window.uploadRaw(p, c), [S.e2ePart, CONCURRENCY])).ms);
         rawCpu.push(cpuSince(c0));
       };
-      if (r % 2) { await runRaw(); await runLib(); } else { await runLib(); await runRaw(); }
+      const runSdk = async () => {
+        const c0 = cpu();
+        sdk.push((await page.evaluate(([s, p, c]) => window.uploadSdk(s, p, c), [storeArg, S.e2ePart, CONCURRENCY])).ms);
+        sdkCpu.push(cpuSince(c0));
+      };
+      const order = [runLib, runRaw, runSdk];
+      for (const run of r % 2 ? order.reverse() : order) await run();
     }
-    const l = mbps(S.e2eBytes, median(lib)), lp = mbps(S.e2eBytes, median(libParts)), w = mbps(S.e2eBytes, median(raw));
-    results.sections.endToEnd = { bytes: S.e2eBytes, partSize: S.e2ePart, concurrency: CONCURRENCY, libraryMs: lib, libraryPartsMs: libParts, rawMs: raw, longestTaskMs: longest, libraryCpu: libCpu, rawCpu: rawCpu };
+    const l = mbps(S.e2eBytes, median(lib)), lp = mbps(S.e2eBytes, median(libParts)), w = mbps(S.e2eBytes, median(raw)), k = mbps(S.e2eBytes, median(sdk));
+    results.sections.endToEnd = { bytes: S.e2eBytes, partSize: S.e2ePart, concurrency: CONCURRENCY, libraryMs: lib, libraryPartsMs: libParts, rawMs: raw, sdkMs: sdk, longestTaskMs: longest, libraryCpu: libCpu, rawCpu: rawCpu, sdkCpu };
     const perGiB = (xs, k) => median(xs.map((x) => x[k])) / (S.e2eBytes / GiB);
     row('3 e2e', 'library, create..complete', l, 'MB/s');
     row('3 e2e', 'library, create..last part', lp, 'MB/s');
@@ -310,7 +326,9 @@ try {
     row('3 e2e', 'Chromium CPU, raw PUTs', perGiB(rawCpu, 'chromium'), 's/GiB');
     row('3 e2e', 'readset-server CPU (proxy + store), library', perGiB(libCpu, 'server'), 's/GiB');
     row('3 e2e', 'readset-server CPU (proxy + store), raw PUTs', perGiB(rawCpu, 'server'), 's/GiB');
-    row('3 e2e', '@aws-sdk/client-omics: not measured (see BENCHMARKS.md)', null, '', null, null);
+    row('3 e2e', '@aws-sdk/client-omics, create..last part', k, 'MB/s');
+    row('3 e2e', 'library (to last part) / client-omics', null, '', lp / k, 1.0);
+    row('3 e2e', 'Chromium CPU, client-omics', perGiB(sdkCpu, 'chromium'), 's/GiB');
     rowMax('4 mem', 'longest main-thread task during upload', Math.max(...longest), 'ms', 50);
     await page.close();
   }

@@ -111,3 +111,32 @@ window.uploadRaw = async (partSize, concurrency) => {
 };
 
 window.benchReady = true;
+
+/** What a portal would write instead: the official @aws-sdk/client-omics (bundled by run.mjs),
+ *  SigV4 straight to the store, the same Blob slices at the same concurrency, no hashing of its
+ *  own beyond what the SDK does; create, PUT every part, then abort (no complete). */
+window.uploadSdk = async (store, partSize, concurrency) => {
+  const sdk = await import('./aws-sdk-omics.js');
+  const f = file();
+  const client = new sdk.OmicsClient({
+    region: store.region, endpoint: store.url, disableHostPrefix: true,
+    credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
+  });
+  const t0 = performance.now();
+  const { uploadId } = await client.send(new sdk.CreateMultipartReadSetUploadCommand({ sequenceStoreId: config.sequenceStoreId, ...meta('sdk') }));
+  const parts = Math.ceil(f.size / partSize);
+  let next = 0;
+  const lane = async () => {
+    while (next < parts) {
+      const n = next++;
+      await client.send(new sdk.UploadReadSetPartCommand({
+        sequenceStoreId: config.sequenceStoreId, uploadId, partSource: 'SOURCE1', partNumber: n + 1,
+        payload: f.slice(n * partSize, Math.min(f.size, (n + 1) * partSize)),
+      }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, parts) }, lane));
+  const ms = performance.now() - t0;
+  await client.send(new sdk.AbortMultipartReadSetUploadCommand({ sequenceStoreId: config.sequenceStoreId, uploadId }));
+  return { ms, parts };
+};
