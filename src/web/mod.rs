@@ -5,11 +5,13 @@
 //! - [`client`]: JSON calls with retries; [`http`]: XHR transport; [`timer`]: `setTimeout`.
 //! - [`control`]: pause / resume / abort; [`progress`]: counters and `onProgress` events.
 //! - [`js_error`]: errors as JS `Error` objects with a `code`.
+//! - [`hashing`]: `Hasher` and `FastqEtagHasher` for JS (portals, the benchmark).
 
 pub mod api;
 pub mod client;
 pub mod control;
 pub mod engine;
+pub mod hashing;
 pub mod http;
 pub mod js_error;
 pub mod progress;

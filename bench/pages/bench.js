@@ -1,0 +1,142 @@
+// The in-browser half of ./run bench. run.mjs calls these functions with page.evaluate and
+// times nothing itself: every figure is measured here with performance.now().
+import init, { Hasher, FastqEtagHasher, uploadReadSet } from './pkg/readset_upload.js';
+
+const MiB = 1024 * 1024;
+await init();
+const config = await (await fetch('/demo-config.json')).json();
+
+// Longest main-thread task while an upload runs (PerformanceObserver 'longtask', >= 50 ms only,
+// so 0 means "none of 50 ms or more").
+let longest = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) longest = Math.max(longest, e.duration);
+}).observe({ type: 'longtask', buffered: false });
+
+let buffer = null;
+/** Fills the shared buffer that every hashing contender reads (random, so nothing compresses). */
+window.makeBuffer = (bytes) => {
+  buffer = new Uint8Array(bytes);
+  for (let at = 0; at < bytes; at += 65536) crypto.getRandomValues(buffer.subarray(at, Math.min(at + 65536, bytes)));
+  return bytes;
+};
+
+const hashWasmFactory = { 'MD5': () => hashwasm.createMD5(), 'SHA-256': () => hashwasm.createSHA256(), 'SHA-512': () => hashwasm.createSHA512() };
+
+/** Hashes the buffer with one contender; chunked contenders get `chunk` bytes at a time. */
+window.hashOnce = async (impl, alg, chunk) => {
+  const t0 = performance.now();
+  let hex;
+  if (impl === 'library') {
+    const h = new Hasher(alg);
+    for (let at = 0; at < buffer.length; at += chunk) h.update(buffer.subarray(at, at + chunk));
+    hex = h.digestHex();
+    h.free();
+  } else if (impl === 'hash-wasm') {
+    const h = await hashWasmFactory[alg]();
+    h.init();
+    for (let at = 0; at < buffer.length; at += chunk) h.update(buffer.subarray(at, at + chunk));
+    hex = h.digest('hex');
+  } else if (impl === 'webcrypto') {
+    const d = new Uint8Array(await crypto.subtle.digest(alg, buffer));
+    hex = Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+  } else throw new Error(`unknown contender ${impl}`);
+  return { ms: performance.now() - t0, hex };
+};
+
+const file = () => {
+  const f = document.getElementById('file').files[0];
+  if (!f) throw new Error('no file chosen');
+  return f;
+};
+
+/** The ETag pipeline on the chosen .fastq.gz: read in chunks from disk, gunzip, hash. */
+window.etagOnce = async (family, chunk) => {
+  const f = file();
+  const t0 = performance.now();
+  const h = new FastqEtagHasher(family);
+  for (let at = 0; at < f.size; at += chunk) h.update(new Uint8Array(await f.slice(at, at + chunk).arrayBuffer()));
+  const out = h.finish();
+  h.free();
+  return { ms: performance.now() - t0, ...out };
+};
+
+const meta = (tag) => ({ sourceFileType: 'UBAM', name: `bench ${tag}`, subjectId: 'bench', sampleId: 'bench' });
+
+/** The library: a full uploadReadSet (create, hash, PUT parts, complete) of the chosen file. */
+window.uploadLibrary = async (partSize, concurrency) => {
+  longest = 0;
+  const t0 = performance.now();
+  let partsDoneAt = 0;
+  const r = await uploadReadSet({
+    endpoint: config.endpoint, token: config.token, sequenceStoreId: config.sequenceStoreId,
+    ...meta('library'), files: [file()], partSize, concurrency, waitForActive: false,
+    onProgress: (p) => { if (!partsDoneAt && p.phase === 'completing') partsDoneAt = performance.now(); },
+  });
+  const ms = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 100)); // let the observer deliver the last entries
+  return { ms, partsMs: (partsDoneAt || performance.now()) - t0, parts: r.parts, longestTaskMs: longest, readSetId: r.readSetId };
+};
+
+async function omics(method, path, body) {
+  const resp = await fetch(config.endpoint + path, {
+    method, body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { authorization: `Bearer ${config.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+  });
+  if (!resp.ok) throw new Error(`${method} ${path}: ${resp.status} ${await resp.text()}`);
+  return resp.status === 204 ? {} : resp.json().catch(() => ({}));
+}
+
+/** The transport limit: create an upload, PUT the same Blob slices with no hashing at the same
+ *  concurrency through the same proxy, then abort. Timed from create to the last part. */
+window.uploadRaw = async (partSize, concurrency) => {
+  const f = file();
+  const store = `/sequencestore/${config.sequenceStoreId}`;
+  const t0 = performance.now();
+  const { uploadId } = await omics('POST', `${store}/upload`, meta('raw'));
+  const parts = Math.ceil(f.size / partSize);
+  let next = 0;
+  const put = async (n) => {
+    const resp = await fetch(`${config.endpoint}${store}/upload/${uploadId}/part?partNumber=${n + 1}&partSource=SOURCE1`, {
+      method: 'PUT', body: f.slice(n * partSize, Math.min(f.size, (n + 1) * partSize)),
+      headers: { authorization: `Bearer ${config.token}`, 'content-type': 'application/octet-stream' },
+    });
+    if (!resp.ok) throw new Error(`part ${n + 1}: ${resp.status} ${await resp.text()}`);
+  };
+  const lane = async () => { while (next < parts) await put(next++); };
+  await Promise.all(Array.from({ length: Math.min(concurrency, parts) }, lane));
+  const ms = performance.now() - t0;
+  await omics('DELETE', `${store}/upload/${uploadId}/abort`);
+  return { ms, parts };
+};
+
+window.benchReady = true;
+
+/** What a portal would write instead: the official @aws-sdk/client-omics (bundled by run.mjs),
+ *  SigV4 straight to the store, the same Blob slices at the same concurrency, no hashing of its
+ *  own beyond what the SDK does; create, PUT every part, then abort (no complete). */
+window.uploadSdk = async (store, partSize, concurrency) => {
+  const sdk = await import('./aws-sdk-omics.js');
+  const f = file();
+  const client = new sdk.OmicsClient({
+    region: store.region, endpoint: store.url, disableHostPrefix: true,
+    credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
+  });
+  const t0 = performance.now();
+  const { uploadId } = await client.send(new sdk.CreateMultipartReadSetUploadCommand({ sequenceStoreId: config.sequenceStoreId, ...meta('sdk') }));
+  const parts = Math.ceil(f.size / partSize);
+  let next = 0;
+  const lane = async () => {
+    while (next < parts) {
+      const n = next++;
+      await client.send(new sdk.UploadReadSetPartCommand({
+        sequenceStoreId: config.sequenceStoreId, uploadId, partSource: 'SOURCE1', partNumber: n + 1,
+        payload: f.slice(n * partSize, Math.min(f.size, (n + 1) * partSize)),
+      }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, parts) }, lane));
+  const ms = performance.now() - t0;
+  await client.send(new sdk.AbortMultipartReadSetUploadCommand({ sequenceStoreId: config.sequenceStoreId, uploadId }));
+  return { ms, parts };
+};
