@@ -42,6 +42,9 @@ pub struct DemoArgs {
     /// The page itself is same-origin and needs none.
     #[arg(long = "allow-origin")]
     pub allow_origins: Vec<String>,
+    /// Faults injected into part uploads by the demo's store (`--fault-*`, as for `store`).
+    #[command(flatten)]
+    pub faults: store::Faults,
 }
 
 /// The page-side router: `/pkg/` from the package folder, the proxy, and the page at `/`.
@@ -54,7 +57,8 @@ pub fn app(args: &DemoArgs, proxy: Router) -> Router {
 
 /// Starts the store and the page/proxy server; returns when either stops.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let store_args = store::StoreArgs::new(args.store_listen, args.data.join("store"));
+    let mut store_args = store::StoreArgs::new(args.store_listen, args.data.join("store"));
+    store_args.faults = args.faults.clone();
     let store_listener = tokio::net::TcpListener::bind(store_args.listen).await?;
     let store_addr = store_listener.local_addr()?;
     let store_url = format!("http://{store_addr}");
