@@ -16,4 +16,5 @@ pub mod js_error;
 pub mod online;
 pub mod persist;
 pub mod progress;
+pub mod resume_api;
 pub mod timer;
