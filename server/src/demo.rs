@@ -42,6 +42,10 @@ pub struct DemoArgs {
     /// The page itself is same-origin and needs none.
     #[arg(long = "allow-origin")]
     pub allow_origins: Vec<String>,
+    /// The page's proxy token; default: a fresh random one per start. Give one to keep pages
+    /// working across a restart (tests of resuming after a server restart).
+    #[arg(long)]
+    pub token: Option<String>,
     /// Faults injected into part uploads by the demo's store (`--fault-*`, as for `store`).
     #[command(flatten)]
     pub faults: store::Faults,
@@ -68,7 +72,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let store_id = ensure_demo_store(&store_url).await?;
 
-    let token = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    let token = args.token.clone().unwrap_or_else(|| format!("demo-{}", uuid::Uuid::new_v4().simple()));
     let principal = proxy::Principal { sub: "demo".into(), stores: proxy::StoreScope::Any, projects: Vec::new() };
     let auth = proxy::Authenticator::new().with_static_token(&token, principal)?;
     let mut proxy_config = proxy::ProxyConfig::local_store(

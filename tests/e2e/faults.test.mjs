@@ -1,0 +1,39 @@
+// Uploads through injected faults: 10% of part uploads answered 500/503 and the store
+// throttled to 5 part requests per second (429 + Retry-After). Every upload must complete and
+// every stored read set must equal its source file byte for byte.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { startDemo, launchBrowser, openPage } from './harness.mjs';
+import { PAGES, fastqGz, tempDir, stats, waitFor, readSetBytes } from './upload-helpers.mjs';
+
+test('with 10% part failures and throttling, three parallel uploads complete and store exactly the source bytes', async () => {
+  const demo = await startDemo(['--www', PAGES, '--fault-part-error-rate', '0.1', '--fault-throttle-rps', '5']);
+  const browser = await launchBrowser();
+  try {
+    const dir = tempDir();
+    const paths = [1, 2, 3].map((n) => fastqGz(dir, `f${n}.fastq.gz`, 15000, n));
+    const page = await openPage(browser, `${demo.pageUrl}/index.html`);
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 20_000 });
+    await page.setInputFiles('#f', paths);
+    // A generous retry budget: with 10% failures and throttling a part may need several tries.
+    await page.evaluate(() => window.startUploads({ retry: { maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 2000 } }));
+    await waitFor('the uploads to finish', () => page.evaluate(() => window.allDone()), { tries: 1200, everyMs: 250 });
+    const results = await page.evaluate(() => window.results());
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.ok, true, `upload ${i}: ${r.code} ${r.message}`);
+      assert.equal(r.status, 'ACTIVE');
+      assert.ok(readSetBytes(demo.dataDir, r.readSetId).equals(readFileSync(paths[i])), `read set ${i} equals its source`);
+    }
+    const s = await stats(demo.storeUrl);
+    assert.ok(s.injected.errors > 0, `faults were injected: ${JSON.stringify(s)}`);
+    assert.ok(s.injected.throttled > 0, `throttling happened: ${JSON.stringify(s)}`);
+    assert.ok(s.partRequests > s.partsStored, 'failed attempts were retried');
+    // Nothing is left behind as an open upload.
+    const open = await page.evaluate(() => window.listAbandoned());
+    assert.deepEqual(open.filter((u) => u.onServer), []);
+  } finally {
+    await browser.close();
+    await demo.stop();
+  }
+});
