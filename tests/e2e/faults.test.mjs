@@ -1,14 +1,15 @@
 // Uploads through injected faults: 10% of part uploads answered 500/503 and the store
-// throttled to 5 part requests per second (429 + Retry-After). Every upload must complete and
-// every stored read set must equal its source file byte for byte.
+// throttled to 5 part requests per second (429 + Retry-After), 5% of connections dropped
+// mid-body. Every upload must complete and every stored read set must equal its source file
+// byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startDemo, launchBrowser, openPage } from './harness.mjs';
 import { PAGES, fastqGz, tempDir, stats, waitFor, readSetBytes } from './upload-helpers.mjs';
 
-test('with 10% part failures and throttling, three parallel uploads complete and store exactly the source bytes', async () => {
-  const demo = await startDemo(['--www', PAGES, '--fault-part-error-rate', '0.1', '--fault-throttle-rps', '5']);
+test('with 10% part failures, throttling and dropped connections, three parallel uploads complete and store exactly the source bytes', async () => {
+  const demo = await startDemo(['--www', PAGES, '--fault-part-error-rate', '0.1', '--fault-throttle-rps', '5', '--fault-drop-rate', '0.05']);
   const browser = await launchBrowser();
   try {
     const dir = tempDir();
