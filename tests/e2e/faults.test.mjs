@@ -38,3 +38,30 @@ test('with 10% part failures, throttling and dropped connections, three parallel
     await demo.stop();
   }
 });
+
+test('a part attempt with no progress for stallTimeoutMs is aborted and retried', async () => {
+  // Every part answer is held back 3 s by the store: with a 500 ms stall timeout each attempt
+  // is cut off, retried once, and the upload then fails naming the stall.
+  const demo = await startDemo(['--www', PAGES, '--fault-latency-ms', '3000']);
+  const browser = await launchBrowser();
+  try {
+    const path = fastqGz(tempDir(), 'stall.fastq.gz', 200, 5);
+    const page = await openPage(browser, `${demo.pageUrl}/index.html`);
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 20_000 });
+    await page.setInputFiles('#f', [path]);
+    await page.evaluate(() => window.startUploads({ stallTimeoutMs: 500, concurrency: 1, retry: { maxAttempts: 2, baseDelayMs: 10 } }));
+    await waitFor('the upload to give up', () => page.evaluate(() => window.allDone()), { tries: 400, everyMs: 100 });
+    const [r] = await page.evaluate(() => window.results());
+    assert.equal(r.ok, false);
+    assert.equal(r.code, 'network');
+    assert.match(r.message, /no upload progress for 500 ms/);
+    const s = await waitFor('both attempts to reach the store', async () => {
+      const st = await stats(demo.storeUrl);
+      return st.partRequests >= 2 ? st : null;
+    }, { tries: 100, everyMs: 100 });
+    assert.equal(s.partRequests, 2, 'one attempt and one retry');
+  } finally {
+    await browser.close();
+    await demo.stop();
+  }
+});
