@@ -147,7 +147,7 @@ async fn open() -> Result<IdbDatabase, Error> {
     Ok(db?.unchecked_into())
 }
 
-async fn with_store<T>(mode: IdbTransactionMode, f: impl FnOnce(&IdbObjectStore) -> Result<IdbRequest, JsValue>) -> Result<JsValue, Error> {
+async fn with_store(mode: IdbTransactionMode, f: impl FnOnce(&IdbObjectStore) -> Result<IdbRequest, JsValue>) -> Result<JsValue, Error> {
     let db = open().await?;
     let tx = db.transaction_with_str_and_mode(STORE, mode).map_err(|e| idb_err("transaction", e))?;
     let store = tx.object_store(STORE).map_err(|e| idb_err("transaction", e))?;
@@ -160,19 +160,19 @@ async fn with_store<T>(mode: IdbTransactionMode, f: impl FnOnce(&IdbObjectStore)
 /// Saves (or replaces) a record.
 pub async fn save(rec: &SavedUpload) -> Result<(), Error> {
     let text = serde_json::to_string(rec).map_err(|e| idb_err("save", e))?;
-    with_store::<()>(IdbTransactionMode::Readwrite, |s| s.put_with_key(&JsValue::from_str(&text), &JsValue::from_str(&rec.key))).await?;
+    with_store(IdbTransactionMode::Readwrite, |s| s.put_with_key(&JsValue::from_str(&text), &JsValue::from_str(&rec.key))).await?;
     Ok(())
 }
 
 /// The record under `key`, if any.
 pub async fn load(key: &str) -> Result<Option<SavedUpload>, Error> {
-    let v = with_store::<()>(IdbTransactionMode::Readonly, |s| s.get(&JsValue::from_str(key))).await?;
+    let v = with_store(IdbTransactionMode::Readonly, |s| s.get(&JsValue::from_str(key))).await?;
     Ok(v.as_string().and_then(|t| serde_json::from_str(&t).ok()))
 }
 
 /// Every record.
 pub async fn all() -> Result<Vec<SavedUpload>, Error> {
-    let v = with_store::<()>(IdbTransactionMode::Readonly, |s| s.get_all()).await?;
+    let v = with_store(IdbTransactionMode::Readonly, |s| s.get_all()).await?;
     Ok(js_sys::Array::from(&v)
         .iter()
         .filter_map(|x| x.as_string())
@@ -182,7 +182,7 @@ pub async fn all() -> Result<Vec<SavedUpload>, Error> {
 
 /// Deletes the record under `key`.
 pub async fn remove(key: &str) -> Result<(), Error> {
-    with_store::<()>(IdbTransactionMode::Readwrite, |s| s.delete(&JsValue::from_str(key))).await?;
+    with_store(IdbTransactionMode::Readwrite, |s| s.delete(&JsValue::from_str(key))).await?;
     Ok(())
 }
 
