@@ -126,3 +126,32 @@ test('stopping and restarting the server mid-upload still ends in a complete, co
     rmSync(data, { recursive: true, force: true });
   }
 });
+
+test('while the browser is offline parts wait for the network instead of spending their retries', async () => {
+  const demo = await startDemo(['--www', PAGES, '--fault-latency-ms', '150']);
+  const browser = await launchBrowser();
+  try {
+    const path = fastqGz(tempDir(), 'offline.fastq.gz', 15000, 13);
+    const page = await openPage(browser, `${demo.pageUrl}/index.html`);
+    await ready(page);
+    await page.setInputFiles('#f', [path]);
+    // Two attempts 10 ms apart: without offline waiting, going offline would fail the upload at once.
+    await page.evaluate(() => window.startUploads({ concurrency: 2, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 } }));
+    await waitFor('some parts stored', async () => (await stats(demo.storeUrl)).partsStored >= 3);
+    await page.context().setOffline(true);
+    assert.equal(await page.evaluate(() => navigator.onLine), false);
+    // Offline for 20 polls of 100 ms: the upload must still be waiting, not failed.
+    for (let i = 0; i < 20; i++) {
+      assert.equal(await page.evaluate(() => window.allDone()), false, `the upload ended while offline: ${JSON.stringify(await page.evaluate(() => window.results()))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await page.context().setOffline(false);
+    await waitFor('the upload to finish', () => page.evaluate(() => window.allDone()), { tries: 1200, everyMs: 250 });
+    const [r] = await page.evaluate(() => window.results());
+    assert.equal(r.ok, true, `${r.code} ${r.message}`);
+    assert.ok(readSetBytes(demo.dataDir, r.readSetId).equals(readFileSync(path)), 'the read set equals the source');
+  } finally {
+    await browser.close();
+    await demo.stop();
+  }
+});
