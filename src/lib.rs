@@ -11,6 +11,7 @@
 //! - [`validate`]: input checks before any network call.
 //! - [`omics`]: HealthOmics requests and responses as plain data.
 //! - [`retry`]: retry decisions and jittered exponential backoff.
+//! - [`adaptive`]: adaptive part concurrency (429 lowers it, successes raise it).
 //! - [`complete`]: the Complete part list, from confirmed parts only.
 //! - [`etag`]: the whole-source FASTQ ETag (gzip decompression + MD5/SHA-256/SHA-512).
 //! - [`error`]: the one error type and its JS codes.
@@ -25,6 +26,7 @@
 // rare next to the I/O around them, so its size on 64-bit hosts does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod adaptive;
 pub mod complete;
 pub mod error;
 pub mod etag;

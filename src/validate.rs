@@ -96,6 +96,27 @@ pub enum VerifyParts {
     Never,
 }
 
+/// The `resume` option: `true`/`false` or `"auto"` (same as `true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ResumeOption {
+    /// `true` or `false`.
+    Flag(bool),
+    /// `"auto"`.
+    Mode(ResumeMode),
+}
+
+/// String forms of the `resume` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResumeMode {
+    /// Resume when a saved upload matches, create otherwise.
+    Auto,
+}
+
+/// Default of `stallTimeoutMs`.
+pub const DEFAULT_STALL_TIMEOUT_MS: u64 = 60_000;
+
 /// The JSON options of an upload (see the TypeScript `UploadOptions`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -134,6 +155,12 @@ pub struct UploadSpec {
     pub retry: Option<RetryConfig>,
     /// Continue this existing upload instead of creating one.
     pub upload_id: Option<String>,
+    /// `true` or `"auto"`: continue the upload saved in IndexedDB for the same files, store
+    /// and part size, if any (default false: always create).
+    pub resume: Option<ResumeOption>,
+    /// Abort and retry a part attempt with no upload progress for this long, in milliseconds
+    /// (default 60,000; 0 disables).
+    pub stall_timeout_ms: Option<u64>,
     /// Compare returned part checksums with the parts' SHA-256.
     pub verify_part_checksums: Option<VerifyOption>,
     /// Compute the FASTQ ETag while uploading and compare it with the read set's (default true).
@@ -186,6 +213,10 @@ pub struct ValidUpload {
     pub retry: RetryConfig,
     /// Upload to continue, if resuming.
     pub upload_id: Option<String>,
+    /// Look up a saved upload in IndexedDB to continue.
+    pub resume: bool,
+    /// Stall timeout of a part attempt (0: none).
+    pub stall_timeout_ms: u64,
     /// Part checksum checking.
     pub verify_parts: VerifyParts,
     /// Whether to compute and compare the FASTQ ETag.
@@ -383,6 +414,8 @@ pub fn validate(spec: &UploadSpec, files: &[FileInfo], default_client_token: &st
         chunk_size,
         retry,
         upload_id: spec.upload_id.clone(),
+        resume: !matches!(spec.resume, None | Some(ResumeOption::Flag(false))),
+        stall_timeout_ms: spec.stall_timeout_ms.unwrap_or(DEFAULT_STALL_TIMEOUT_MS),
         verify_parts,
         verify_etag: spec.verify_etag.unwrap_or(true) && file_type == FileType::Fastq,
         wait_for_active: spec.wait_for_active.unwrap_or(true),
@@ -525,6 +558,15 @@ mod tests {
         let mut s = spec();
         s.source_file_type = Some("SAM".into());
         assert!(err(&s, &[file("a.sam", 1)]).contains("must be FASTQ, BAM, CRAM or UBAM"));
+    }
+
+    #[test]
+    fn resume_accepts_true_false_and_auto_and_refuses_other_strings() {
+        let read = |j: &str| serde_json::from_str::<UploadSpec>(j);
+        assert_eq!(read(r#"{"resume":"auto"}"#).unwrap().resume, Some(ResumeOption::Mode(ResumeMode::Auto)));
+        assert_eq!(read(r#"{"resume":true}"#).unwrap().resume, Some(ResumeOption::Flag(true)));
+        assert!(read(r#"{"resume":"always"}"#).is_err());
+        assert_eq!(read(r#"{"stallTimeoutMs":5000}"#).unwrap().stall_timeout_ms, Some(5000));
     }
 
     #[test]

@@ -42,6 +42,13 @@ pub struct DemoArgs {
     /// The page itself is same-origin and needs none.
     #[arg(long = "allow-origin")]
     pub allow_origins: Vec<String>,
+    /// The page's proxy token; default: a fresh random one per start. Give one to keep pages
+    /// working across a restart (tests of resuming after a server restart).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Faults injected into part uploads by the demo's store (`--fault-*`, as for `store`).
+    #[command(flatten)]
+    pub faults: store::Faults,
 }
 
 /// The page-side router: `/pkg/` from the package folder, the proxy, and the page at `/`.
@@ -54,7 +61,8 @@ pub fn app(args: &DemoArgs, proxy: Router) -> Router {
 
 /// Starts the store and the page/proxy server; returns when either stops.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let store_args = store::StoreArgs::new(args.store_listen, args.data.join("store"));
+    let mut store_args = store::StoreArgs::new(args.store_listen, args.data.join("store"));
+    store_args.faults = args.faults.clone();
     let store_listener = tokio::net::TcpListener::bind(store_args.listen).await?;
     let store_addr = store_listener.local_addr()?;
     let store_url = format!("http://{store_addr}");
@@ -64,7 +72,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let store_id = ensure_demo_store(&store_url).await?;
 
-    let token = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    let token = args.token.clone().unwrap_or_else(|| format!("demo-{}", uuid::Uuid::new_v4().simple()));
     let principal = proxy::Principal { sub: "demo".into(), stores: proxy::StoreScope::Any, projects: Vec::new() };
     let auth = proxy::Authenticator::new().with_static_token(&token, principal)?;
     let mut proxy_config = proxy::ProxyConfig::local_store(

@@ -121,7 +121,7 @@ fn options_object(options: &JsValue) -> Result<(), Error> {
 const UPLOAD_KEYS: &[&str] = &[
     "endpoint", "token", "sequenceStoreId", "sourceFileType", "name", "subjectId", "sampleId",
     "referenceArn", "description", "generatedFrom", "tags", "clientToken", "partSize",
-    "concurrency", "chunkSize", "retry", "uploadId", "verifyPartChecksums", "verifyEtag",
+    "concurrency", "chunkSize", "retry", "uploadId", "resume", "stallTimeoutMs", "verifyPartChecksums", "verifyEtag",
     "waitForActive", "pollIntervalMs", "activeTimeoutMs", "files", "signal", "onProgress",
 ];
 const CONNECTION_KEYS: &[&str] = &["endpoint", "token", "sequenceStoreId", "retry"];

@@ -21,8 +21,11 @@ use web_sys::Blob;
 use super::client::Client;
 use super::control::Control;
 use super::http::{self, Body};
+use super::online::{is_online, wait_online};
+use super::persist::{self, SavedUpload};
 use super::progress::{PartState, Phase, Progress};
 use super::timer::{now_ms, sleep};
+use crate::adaptive::{Adaptive, Outcome, Start};
 use crate::blob::read_range;
 use crate::complete::{assemble, Confirmed};
 use crate::error::{Error, ErrorKind, PartRef};
@@ -102,6 +105,31 @@ pub struct Engine {
     stage: Cell<Stage>,
     server_aborted: Cell<bool>,
     completion_sent: Cell<bool>,
+    /// Parts allowed in flight now (lowered by throttling).
+    adaptive: RefCell<Adaptive>,
+    /// The IndexedDB record of this upload, once saved.
+    saved: RefCell<Option<SavedUpload>>,
+}
+
+/// One part attempt's hold on a concurrency slot; released as `Cancelled` if dropped unfinished.
+struct Slot<'a> {
+    adaptive: &'a RefCell<Adaptive>,
+    open: bool,
+}
+
+impl Slot<'_> {
+    fn finish(mut self, outcome: Outcome) {
+        self.open = false;
+        self.adaptive.borrow_mut().finish(outcome, now_ms());
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.adaptive.borrow_mut().finish(Outcome::Cancelled, now_ms());
+        }
+    }
 }
 
 fn source_index(s: Source) -> usize {
@@ -117,7 +145,10 @@ impl Engine {
         let client = Client::new(v.endpoint.clone(), v.token.clone(), v.store_id.clone(), v.retry.clone());
         // When resuming, the upload exists before start(): abort() may discard it at once.
         let upload_id = RefCell::new(v.upload_id.clone());
+        let adaptive = RefCell::new(Adaptive::new(v.concurrency));
         Engine {
+            adaptive,
+            saved: RefCell::new(None),
             v,
             files,
             client,
@@ -194,6 +225,11 @@ impl Engine {
             .call(&never_aborted, &omics::complete_upload(&self.v.store_id, &upload_id, &parts))
             .await?;
         let read_set_id = omics::parse::<CompleteResponse>("CompleteMultipartReadSetUpload", &body)?.read_set_id;
+        // The upload is gone from the server now: nothing left to resume.
+        let saved = self.saved.borrow_mut().take();
+        if let Some(rec) = saved {
+            warn_if_err("forgetting the saved upload", persist::remove(&rec.key).await);
+        }
 
         let meta = if self.v.wait_for_active {
             self.progress.phase(Phase::Processing);
@@ -246,11 +282,42 @@ impl Engine {
     }
 
     async fn create_or_resume(&self) -> Result<String, Error> {
+        // Persistence is best effort: without IndexedDB the upload still runs.
+        let key = match self.fingerprints().await {
+            Ok(fps) => Some((persist::record_key(&self.v.endpoint, &self.v.store_id, self.v.part_size, &fps), fps)),
+            Err(e) => {
+                warn_if_err::<()>("fingerprinting the files", Err(e));
+                None
+            }
+        };
         if let Some(id) = self.v.upload_id.clone() {
             *self.upload_id.borrow_mut() = Some(id.clone());
             self.progress.upload_id(&id);
             self.load_server_parts(&id).await?;
+            self.remember(key, &id).await;
             return Ok(id);
+        }
+        if let (true, Some((k, _))) = (self.v.resume, &key) {
+            let found = persist::load(k).await;
+            if let Ok(Some(rec)) = found {
+                *self.upload_id.borrow_mut() = Some(rec.upload_id.clone());
+                self.progress.upload_id(&rec.upload_id);
+                match self.load_server_parts(&rec.upload_id).await {
+                    Ok(()) => {
+                        *self.saved.borrow_mut() = Some(rec.clone());
+                        return Ok(rec.upload_id);
+                    }
+                    // Completed, aborted or expired meanwhile: the saved state is stale.
+                    Err(e) if e.kind == ErrorKind::NotFound => {
+                        warn_if_err("forgetting a stale saved upload", persist::remove(k).await);
+                        *self.confirmed.borrow_mut() = Confirmed::new();
+                        *self.upload_id.borrow_mut() = None;
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                warn_if_err("reading saved uploads", found.map(|_| ()));
+            }
         }
         let req = omics::create_upload(&self.v.store_id, &self.v.create);
         let body = self.client.call(&self.control, &req).await?;
@@ -261,7 +328,76 @@ impl Engine {
             let _ = self.abort_on_server().await;
             return Err(Error::aborted());
         }
+        self.remember(key, &id).await;
         Ok(id)
+    }
+
+    async fn fingerprints(&self) -> Result<Vec<persist::Fingerprint>, Error> {
+        let mut out = Vec::with_capacity(self.files.len());
+        for f in &self.files {
+            out.push(persist::fingerprint(f).await?);
+        }
+        Ok(out)
+    }
+
+    /// Saves the upload in IndexedDB so a reload can resume it.
+    async fn remember(&self, key: Option<(String, Vec<persist::Fingerprint>)>, upload_id: &str) {
+        let Some((key, files)) = key else { return };
+        let rec = SavedUpload {
+            key,
+            endpoint: self.v.endpoint.clone(),
+            sequence_store_id: self.v.store_id.clone(),
+            upload_id: upload_id.to_string(),
+            part_size: self.v.part_size,
+            files,
+            name: Some(self.v.create.name.clone()),
+            created_ms: now_ms(),
+            parts: Default::default(),
+        };
+        warn_if_err("saving the upload", persist::save(&rec).await);
+        *self.saved.borrow_mut() = Some(rec);
+    }
+
+    /// Records a confirmed part's checksum in the saved state (a hint for portals).
+    async fn remember_part(&self, part: &Part, checksum: &str) {
+        let rec = {
+            let mut saved = self.saved.borrow_mut();
+            let Some(rec) = saved.as_mut() else { return };
+            rec.parts.insert(format!("{}/{}", part.source, part.number), checksum.to_string());
+            rec.clone()
+        };
+        warn_if_err("saving a part", persist::save(&rec).await);
+    }
+
+    /// Waits for a concurrency slot: none while the service asked us to back off, and no more
+    /// than the adaptive limit at once.
+    async fn acquire_slot(&self) -> Result<Slot<'_>, Error> {
+        loop {
+            let now = now_ms();
+            let wait = match self.adaptive.borrow_mut().try_start(now) {
+                Start::Go => return Ok(Slot { adaptive: &self.adaptive, open: true }),
+                Start::WaitUntil(t) => ((t - now).max(1.0) as u64).min(1_000),
+                // Parts last long next to this: polling every 50 ms costs nothing.
+                Start::Full => 50,
+            };
+            self.control.unless_aborted(sleep(wait)).await?;
+            self.control.wait_running().await?;
+        }
+    }
+
+    /// Resolves once `last` (time of the last upload progress) is `stall_timeout_ms` old.
+    async fn stall_watch(&self, last: &Cell<f64>) {
+        let limit = self.v.stall_timeout_ms;
+        if limit == 0 {
+            return futures::future::pending().await;
+        }
+        let step = (limit / 4).clamp(50, 5_000);
+        loop {
+            sleep(step).await;
+            if now_ms() - last.get() >= limit as f64 {
+                return;
+            }
+        }
     }
 
     /// Resume: every page of ListReadSetUploadParts for every source. Parts whose size differs
@@ -307,7 +443,9 @@ impl Engine {
         }
         // The run's control is aborted by now; this call must still go out.
         let fresh = Control::default();
-        self.client.call(&fresh, &omics::abort_upload(&self.v.store_id, &id)).await.map(|_| ())
+        self.client.call(&fresh, &omics::abort_upload(&self.v.store_id, &id)).await?;
+        warn_if_err("forgetting the aborted upload", persist::remove_upload(&id).await.map(|_| ()));
+        Ok(())
     }
 
     /// Whether completion began (abort() has no server effect then).
@@ -389,11 +527,26 @@ impl Engine {
         let mut backoff = self.client.backoff();
         loop {
             self.control.wait_running().await.map_err(|e| e.for_part(pref))?;
+            wait_online(&self.control).await.map_err(|e| e.for_part(pref))?;
+            let slot = self.acquire_slot().await.map_err(|e| e.for_part(pref))?;
             self.progress.part(&part, PartState::Uploading);
             let engine = self.clone();
-            let on_progress = Box::new(move |sent: f64| engine.progress.part_bytes(&part, sent as u64));
-            let outcome = http::send(&self.control, "PUT", &url, self.v.token.as_deref(), Body::Blob(&slice), true, Some(on_progress))
-                .await
+            let last = Rc::new(Cell::new(now_ms()));
+            let seen = last.clone();
+            let on_progress = Box::new(move |sent: f64| {
+                seen.set(now_ms());
+                engine.progress.part_bytes(&part, sent as u64)
+            });
+            let send = http::send(&self.control, "PUT", &url, self.v.token.as_deref(), Body::Blob(&slice), true, Some(on_progress));
+            let sent = match futures::future::select(std::pin::pin!(send), std::pin::pin!(self.stall_watch(&last))).await {
+                futures::future::Either::Left((r, _)) => r,
+                // Dropping the request future aborts the XHR.
+                futures::future::Either::Right(((), _)) => Err(Error::new(
+                    ErrorKind::Network,
+                    format!("no upload progress for {} ms: the attempt was aborted", self.v.stall_timeout_ms),
+                )),
+            };
+            let outcome = sent
                 .and_then(|r| r.ok_body(req.operation))
                 .and_then(|b| omics::parse::<UploadPartResponse>(req.operation, &b))
                 .and_then(|r| self.check_part_checksum(&part, r.checksum, &hashed.sha256))
@@ -404,15 +557,30 @@ impl Engine {
                         return Err(Error::aborted().for_part(pref));
                     }
                     // Paused: the attempt was cut short on purpose and does not count.
+                    drop(slot);
+                    self.progress.part(&part, PartState::Retrying);
+                    continue;
+                }
+                if e.kind == ErrorKind::Network && !is_online() {
+                    // Offline: not the service's fault; wait for the network (top of the loop).
+                    drop(slot);
                     self.progress.part(&part, PartState::Retrying);
                     continue;
                 }
             }
-            match backoff.next_delay(&outcome) {
+            let throttled = matches!(&outcome, Err(e) if e.kind == ErrorKind::Throttled);
+            let delay = backoff.next_delay(&outcome);
+            slot.finish(match (&outcome, throttled) {
+                (Ok(_), _) => Outcome::Success,
+                (Err(_), true) => Outcome::Throttled { pause_ms: delay.unwrap_or(1_000) },
+                (Err(_), false) => Outcome::Failed,
+            });
+            match delay {
                 None => {
                     return match outcome {
                         Ok(checksum) => {
-                            self.confirmed.borrow_mut().insert(part.source, part.number, checksum);
+                            self.confirmed.borrow_mut().insert(part.source, part.number, checksum.clone());
+                            self.remember_part(&part, &checksum).await;
                             self.progress.part(&part, PartState::Done);
                             Ok(())
                         }
@@ -521,6 +689,13 @@ impl Engine {
         } else {
             Err(Error::new(ErrorKind::EtagMismatch, format!("ETag mismatch: {}", problems.join("; "))))
         }
+    }
+}
+
+/// Persistence problems never fail an upload: they are logged to the console.
+fn warn_if_err<T>(what: &str, r: Result<T, Error>) {
+    if let Err(e) = r {
+        web_sys::console::warn_1(&format!("readset-upload: {what}: {}", e.message).into());
     }
 }
 

@@ -4,6 +4,7 @@
 //! - [`engine`]: create/resume, hash, upload in parallel, complete, wait, verify.
 //! - [`client`]: JSON calls with retries; [`http`]: XHR transport; [`timer`]: `setTimeout`.
 //! - [`control`]: pause / resume / abort; [`progress`]: counters and `onProgress` events.
+//! - [`persist`]: upload state in IndexedDB (resume after reload); [`online`]: offline waits.
 //! - [`js_error`]: errors as JS `Error` objects with a `code`.
 //! - [`hashing`]: `Hasher` and `FastqEtagHasher` for JS (portals, the benchmark).
 
@@ -14,5 +15,8 @@ pub mod engine;
 pub mod hashing;
 pub mod http;
 pub mod js_error;
+pub mod online;
+pub mod persist;
 pub mod progress;
+pub mod resume_api;
 pub mod timer;

@@ -60,6 +60,11 @@ export interface UploadOptions extends ConnectionOptions {
   chunkSize?: number;
   /** Continue this existing upload: parts already on the server with a matching checksum are not sent again. */
   uploadId?: string;
+  /** `true` or `"auto"`: continue the upload saved in this browser (IndexedDB) for the same
+   * files, store and part size; the server's part list decides which parts are sent. Default false. */
+  resume?: boolean | "auto";
+  /** Abort and retry a part attempt with no upload progress for this long (ms). Default 60000; 0 disables. */
+  stallTimeoutMs?: number;
   /** Compare the store's part checksum with the part's SHA-256: "auto" (default: when it is 64 hex digits, as the local store returns), true (always), false (never). A mismatch re-sends the part, then fails with `checksum_mismatch`. */
   verifyPartChecksums?: boolean | "auto";
   /** FASTQ: compute the ETag of the uncompressed data while uploading and compare it with the read set's. Default true. */
@@ -314,3 +319,37 @@ export interface SequenceStoreInfo {
   creationTime?: string;
   [field: string]: unknown;
 }
+
+/** A file's identity across reloads. */
+export interface FileFingerprint { name: string; size: number; lastModified: number; edgeSha256: string; }
+
+/** An upload saved in this browser (IndexedDB): a hint, the server's part list is the truth. */
+export interface SavedUpload {
+  key: string;
+  endpoint: string;
+  sequenceStoreId: string;
+  uploadId: string;
+  partSize: number;
+  files: FileFingerprint[];
+  name?: string;
+  createdMs: number;
+  /** SHA-256 of confirmed parts by `"SOURCE1/3"`. */
+  parts: Record<string, string>;
+}
+
+/** Options of `findResumableUploads`. */
+export interface FindResumableOptions { files: File[]; endpoint?: string; sequenceStoreId?: string; }
+
+/** One entry of `listAbandonedUploads`: the server's upload fields when `onServer`. */
+export interface AbandonedUpload {
+  uploadId: string;
+  onServer: boolean;
+  local: SavedUpload | null;
+  [field: string]: unknown;
+}
+
+/** Options of `abortUpload`. */
+export interface AbortUploadOptions extends ConnectionOptions { uploadId: string; }
+
+/** What `abortUpload` resolves with. */
+export interface AbortUploadResult { abortedOnServer: boolean; localRecordsRemoved: number; }

@@ -16,9 +16,15 @@ const SERVER = process.env.READSET_SERVER ?? new URL('../../target/debug/readset
 
 /** Starts `readset-server demo` on port 0; resolves to { pageUrl, storeUrl, dataDir, stop }. */
 export async function startDemo(extraArgs = []) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'readset-e2e-'));
-  const args = ['demo', '--listen', '127.0.0.1:0', '--store-listen', '127.0.0.1:0', '--data', dataDir, ...extraArgs];
-  if (process.env.READSET_WWW) args.push('--www', process.env.READSET_WWW);
+  // Flags given in extraArgs win over these defaults; a given --data folder is kept on stop.
+  const given = (flag) => extraArgs.includes(flag);
+  const ownData = !given('--data');
+  const dataDir = ownData ? mkdtempSync(join(tmpdir(), 'readset-e2e-')) : extraArgs[extraArgs.indexOf('--data') + 1];
+  const args = ['demo', ...extraArgs];
+  if (!given('--listen')) args.push('--listen', '127.0.0.1:0');
+  if (!given('--store-listen')) args.push('--store-listen', '127.0.0.1:0');
+  if (ownData) args.push('--data', dataDir);
+  if (process.env.READSET_WWW && !given('--www')) args.push('--www', process.env.READSET_WWW);
   if (process.env.READSET_PKG) args.push('--pkg', process.env.READSET_PKG);
   const child = spawn(SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -41,7 +47,7 @@ export async function startDemo(extraArgs = []) {
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

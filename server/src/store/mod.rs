@@ -10,6 +10,7 @@
 mod db;
 mod error;
 mod etag;
+mod faults;
 mod jobs;
 mod out;
 mod readsets;
@@ -34,6 +35,7 @@ use rand::Rng;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 
 pub use error::{ApiError, ErrorKind};
+pub use faults::Faults;
 
 /// Access key id the store accepts when none is configured. Local and public on purpose.
 pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIDLOCALREADSETSTORE";
@@ -64,6 +66,9 @@ pub struct StoreArgs {
     /// `X-SBG-Auth-Token` the Seven Bridges API under `/v2` accepts.
     #[arg(long, env = "READSET_SBG_TOKEN", default_value = crate::sbg::DEFAULT_SBG_TOKEN)]
     pub sbg_token: String,
+    /// Injected faults on part uploads (tests and demos of the client's resilience).
+    #[command(flatten)]
+    pub faults: Faults,
 }
 
 impl StoreArgs {
@@ -75,6 +80,7 @@ impl StoreArgs {
             access_key_id: DEFAULT_ACCESS_KEY_ID.into(),
             secret_access_key: DEFAULT_SECRET_ACCESS_KEY.into(),
             sbg_token: crate::sbg::DEFAULT_SBG_TOKEN.into(),
+            faults: Faults::default(),
         }
     }
 
@@ -83,6 +89,7 @@ impl StoreArgs {
         StoreConfig {
             access_key_id: self.access_key_id.clone(),
             secret_access_key: self.secret_access_key.clone(),
+            faults: self.faults.clone(),
             ..StoreConfig::new(self.data.clone())
         }
     }
@@ -103,6 +110,8 @@ pub struct StoreConfig {
     pub job_step: Duration,
     /// How long a completed upload stays PROCESSING_UPLOAD at least before it is validated.
     pub processing_delay: Duration,
+    /// Faults injected into part uploads; none by default.
+    pub faults: Faults,
 }
 
 impl StoreConfig {
@@ -115,6 +124,7 @@ impl StoreConfig {
             region: REGION.into(),
             job_step: Duration::from_secs(2),
             processing_delay: Duration::from_secs(1),
+            faults: Faults::default(),
         }
     }
 
@@ -133,6 +143,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("region", &self.region)
             .field("job_step", &self.job_step)
             .field("processing_delay", &self.processing_delay)
+            .field("faults", &self.faults)
             .finish()
     }
 }
@@ -210,6 +221,10 @@ pub async fn app(config: StoreConfig) -> anyhow::Result<Router> {
         secret_access_key: config.secret_access_key.clone(),
         region: config.region.clone(),
     });
+    if config.faults.any() {
+        tracing::warn!(faults = ?config.faults, "injecting faults into part uploads");
+    }
+    let fault_state = faults::FaultState::new(config.faults.clone());
     let store: Shared = Arc::new(Store { cfg: config, db });
     readsets::resume(&store)?;
     jobs::resume(&store)?;
@@ -221,7 +236,9 @@ pub async fn app(config: StoreConfig) -> anyhow::Result<Router> {
         .route("/sequencestore/{store_id}/upload", post(uploads::create))
         .route(
             "/sequencestore/{store_id}/upload/{upload_id}/part",
-            put(uploads::upload_part).layer(DefaultBodyLimit::disable()),
+            put(uploads::upload_part)
+                .layer::<_, std::convert::Infallible>(axum::middleware::from_fn_with_state(fault_state.clone(), faults::inject))
+                .layer(DefaultBodyLimit::disable()),
         )
         .route("/sequencestore/{store_id}/upload/{upload_id}/complete", post(uploads::complete))
         .route("/sequencestore/{store_id}/upload/{upload_id}/abort", axum::routing::delete(uploads::abort))
@@ -244,7 +261,10 @@ pub async fn app(config: StoreConfig) -> anyhow::Result<Router> {
         .with_state(store)
         .layer(axum::middleware::from_fn_with_state(verifier, sigv4::verify));
 
+    // Local-store-only counters, outside the SigV4 check (read-only, no data).
+    let local = Router::new().route("/_local/stats", get(faults::stats)).with_state(fault_state);
     Ok(omics
+        .merge(local)
         .layer(axum::middleware::from_fn(request_id))
         .layer(cors()))
 }

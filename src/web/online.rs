@@ -1,0 +1,44 @@
+//! Offline waiting: while `navigator.onLine` is false, part uploads wait for the `online`
+//! event instead of spending their retry attempts.
+
+use js_sys::{Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::EventTarget;
+
+use super::control::Control;
+use crate::error::Error;
+
+/// `navigator.onLine` (true when the global has no navigator).
+pub fn is_online() -> bool {
+    let nav = Reflect::get(&js_sys::global(), &JsValue::from_str("navigator")).unwrap_or(JsValue::UNDEFINED);
+    if nav.is_undefined() {
+        return true;
+    }
+    Reflect::get(&nav, &JsValue::from_str("onLine")).ok().and_then(|v| v.as_bool()).unwrap_or(true)
+}
+
+/// Resolves on the global `online` event, or after `ms` at the latest (so a missed event
+/// cannot hang the upload).
+async fn online_event_or_timeout(ms: u64) {
+    let promise = Promise::new(&mut |resolve, _reject| {
+        let global: EventTarget = js_sys::global().unchecked_into();
+        let opts = web_sys::AddEventListenerOptions::new();
+        opts.set_once(true);
+        let _ = global.add_event_listener_with_callback_and_add_event_listener_options("online", &resolve, &opts);
+        let _ = Reflect::get(&js_sys::global(), &JsValue::from_str("setTimeout"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .map(|f| f.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from_f64(ms as f64)));
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Returns at once when online; otherwise waits (abortable) until the browser is back online.
+pub async fn wait_online(control: &Control) -> Result<(), Error> {
+    while !is_online() {
+        control.unless_aborted(online_event_or_timeout(5_000)).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! Upload state kept in IndexedDB so an upload survives a page reload or a browser restart.
+//!
+//! One record per upload in progress, keyed by endpoint, store, part size and the files'
+//! fingerprints (name, size, lastModified, SHA-256 of the first and last MiB): when the user
+//! selects the same file again, the record gives back the `uploadId`. The record is a hint
+//! only: on resume the server's part list decides which parts are sent (see the engine).
+//! Every failure here is reported to the caller, which treats persistence as best effort.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use futures::channel::oneshot;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Blob, File, IdbDatabase, IdbFactory, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
+
+use crate::blob::read_range;
+use crate::error::{Error, ErrorKind};
+use crate::hash::Sha256Hasher;
+
+const DB_NAME: &str = "readset-upload";
+const DB_VERSION: u32 = 1;
+const STORE: &str = "uploads";
+/// Bytes hashed at each end of a file for its fingerprint.
+const EDGE: u64 = 1 << 20;
+
+/// What identifies a file across reloads without reading all of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fingerprint {
+    /// `File.name`.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// `File.lastModified` (ms since the epoch; 0 for a plain Blob).
+    pub last_modified: u64,
+    /// SHA-256 (hex) of the first MiB followed by the last MiB (the whole file when smaller).
+    pub edge_sha256: String,
+}
+
+/// The saved state of one upload in progress.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedUpload {
+    /// Record key (see [`record_key`]).
+    pub key: String,
+    /// API endpoint the upload was made through.
+    pub endpoint: String,
+    /// Sequence store.
+    pub sequence_store_id: String,
+    /// The multipart upload.
+    pub upload_id: String,
+    /// Part size the upload was planned with.
+    pub part_size: u64,
+    /// The files, one per source.
+    pub files: Vec<Fingerprint>,
+    /// Read set name.
+    pub name: Option<String>,
+    /// When the record was written first (ms since the epoch).
+    pub created_ms: f64,
+    /// SHA-256 of the parts confirmed so far, by `"SOURCE1/3"`: a hint for the portal; the
+    /// server's part list decides what is sent.
+    #[serde(default)]
+    pub parts: BTreeMap<String, String>,
+}
+
+/// The key of the record for these files in this store with this part size.
+pub fn record_key(endpoint: &str, store_id: &str, part_size: u64, files: &[Fingerprint]) -> String {
+    let mut key = format!("{endpoint}|{store_id}|{part_size}");
+    for f in files {
+        key.push_str(&format!("|{}:{}:{}:{}", f.name, f.size, f.last_modified, f.edge_sha256));
+    }
+    key
+}
+
+fn idb_err(what: &str, e: impl std::fmt::Debug) -> Error {
+    Error::new(ErrorKind::Protocol, format!("IndexedDB {what} failed: {e:?}"))
+}
+
+/// The file's fingerprint: reads at most 2 MiB.
+pub async fn fingerprint(blob: &Blob) -> Result<Fingerprint, Error> {
+    let size = blob.size() as u64;
+    let mut sha = Sha256Hasher::new();
+    let head_end = size.min(EDGE);
+    let read = |a: u64, b: u64| async move {
+        read_range(blob, a, b).await.map_err(|e| Error::invalid_input(format!("the file could not be read for its fingerprint: {e:?}")))
+    };
+    sha.update(&read(0, head_end).await?);
+    let tail_start = size.saturating_sub(EDGE).max(head_end);
+    if tail_start < size {
+        sha.update(&read(tail_start, size).await?);
+    }
+    let (name, last_modified) = match blob.dyn_ref::<File>() {
+        Some(f) => (f.name(), f.last_modified().max(0.0) as u64),
+        None => (String::new(), 0),
+    };
+    Ok(Fingerprint { name, size, last_modified, edge_sha256: sha.finish_hex() })
+}
+
+/// Waits for an IndexedDB request to succeed; returns its result.
+async fn done(req: &IdbRequest) -> Result<JsValue, Error> {
+    let (tx, rx) = oneshot::channel::<bool>();
+    let tx = Rc::new(RefCell::new(Some(tx)));
+    let t1 = tx.clone();
+    let ok = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        if let Some(t) = t1.borrow_mut().take() {
+            let _ = t.send(true);
+        }
+    });
+    let fail = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        if let Some(t) = tx.borrow_mut().take() {
+            let _ = t.send(false);
+        }
+    });
+    req.set_onsuccess(Some(ok.as_ref().unchecked_ref()));
+    req.set_onerror(Some(fail.as_ref().unchecked_ref()));
+    let success = rx.await.unwrap_or(false);
+    req.set_onsuccess(None);
+    req.set_onerror(None);
+    if success {
+        req.result().map_err(|e| idb_err("request", e))
+    } else {
+        Err(idb_err("request", req.error().ok().flatten().map(|e| e.message())))
+    }
+}
+
+async fn open() -> Result<IdbDatabase, Error> {
+    let factory: IdbFactory = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+        .ok_or_else(|| idb_err("open", "indexedDB is not available here"))?
+        .unchecked_into();
+    let req: IdbOpenDbRequest = factory.open_with_u32(DB_NAME, DB_VERSION).map_err(|e| idb_err("open", e))?;
+    let upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+        let Some(req) = e.target().and_then(|t| t.dyn_into::<IdbOpenDbRequest>().ok()) else { return };
+        if let Ok(db) = req.result().map(|r| r.unchecked_into::<IdbDatabase>()) {
+            if !db.object_store_names().contains(STORE) {
+                let _ = db.create_object_store(STORE);
+            }
+        }
+    });
+    req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+    let db = done(&req).await;
+    req.set_onupgradeneeded(None);
+    Ok(db?.unchecked_into())
+}
+
+async fn with_store(mode: IdbTransactionMode, f: impl FnOnce(&IdbObjectStore) -> Result<IdbRequest, JsValue>) -> Result<JsValue, Error> {
+    let db = open().await?;
+    let tx = db.transaction_with_str_and_mode(STORE, mode).map_err(|e| idb_err("transaction", e))?;
+    let store = tx.object_store(STORE).map_err(|e| idb_err("transaction", e))?;
+    let req = f(&store).map_err(|e| idb_err("request", e))?;
+    let out = done(&req).await;
+    db.close();
+    out
+}
+
+/// Saves (or replaces) a record.
+pub async fn save(rec: &SavedUpload) -> Result<(), Error> {
+    let text = serde_json::to_string(rec).map_err(|e| idb_err("save", e))?;
+    with_store(IdbTransactionMode::Readwrite, |s| s.put_with_key(&JsValue::from_str(&text), &JsValue::from_str(&rec.key))).await?;
+    Ok(())
+}
+
+/// The record under `key`, if any.
+pub async fn load(key: &str) -> Result<Option<SavedUpload>, Error> {
+    let v = with_store(IdbTransactionMode::Readonly, |s| s.get(&JsValue::from_str(key))).await?;
+    Ok(v.as_string().and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+/// Every record.
+pub async fn all() -> Result<Vec<SavedUpload>, Error> {
+    let v = with_store(IdbTransactionMode::Readonly, |s| s.get_all()).await?;
+    Ok(js_sys::Array::from(&v)
+        .iter()
+        .filter_map(|x| x.as_string())
+        .filter_map(|t| serde_json::from_str(&t).ok())
+        .collect())
+}
+
+/// Deletes the record under `key`.
+pub async fn remove(key: &str) -> Result<(), Error> {
+    with_store(IdbTransactionMode::Readwrite, |s| s.delete(&JsValue::from_str(key))).await?;
+    Ok(())
+}
+
+/// Deletes every record of `upload_id`; returns how many there were.
+pub async fn remove_upload(upload_id: &str) -> Result<usize, Error> {
+    let mut n = 0;
+    for rec in all().await?.into_iter().filter(|r| r.upload_id == upload_id) {
+        remove(&rec.key).await?;
+        n += 1;
+    }
+    Ok(n)
+}
