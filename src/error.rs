@@ -42,6 +42,9 @@ pub enum ErrorKind {
     Timeout,
     /// The service answered something this library cannot read (`protocol`).
     Protocol,
+    /// A storage answer lacks a header that must be reported (Seven Bridges `report.headers`),
+    /// typically because the storage's CORS does not expose it (`missing_report_header`).
+    MissingReportHeader,
 }
 
 impl ErrorKind {
@@ -63,6 +66,7 @@ impl ErrorKind {
             ErrorKind::UploadFailed => "upload_failed",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::MissingReportHeader => "missing_report_header",
         }
     }
 

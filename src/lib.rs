@@ -12,6 +12,7 @@
 //! - [`omics`]: HealthOmics requests and responses as plain data.
 //! - [`retry`]: retry decisions and jittered exponential backoff.
 //! - [`adaptive`]: adaptive part concurrency (429 lowers it, successes raise it).
+//! - [`sbg`]: Seven Bridges upload requests and responses, report batching, rate limits.
 //! - [`complete`]: the Complete part list, from confirmed parts only.
 //! - [`etag`]: the whole-source FASTQ ETag (gzip decompression + MD5/SHA-256/SHA-512).
 //! - [`error`]: the one error type and its JS codes.
@@ -34,6 +35,7 @@ pub mod hash;
 pub mod omics;
 pub mod plan;
 pub mod retry;
+pub mod sbg;
 pub mod validate;
 
 #[cfg(target_arch = "wasm32")]

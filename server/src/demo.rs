@@ -2,7 +2,8 @@
 //! store (HealthOmics API + Seven Bridges API) on another, all in one process.
 //!
 //! The page learns where to upload from `GET /demo-config.json`:
-//! `{"endpoint": "http://127.0.0.1:8080/omics", "token": "...", "sequenceStoreId": "..."}`.
+//! `{"endpoint": "http://127.0.0.1:8080/omics", "token": "...", "sequenceStoreId": "...",
+//! "sbg": {"endpoint": "http://127.0.0.1:8080/sbg/v2", "project": "demo/readset-upload"}}`.
 //! The token is a fresh random static proxy token per run (any store); the sequence store is
 //! created on first start (`MD5up` ETags) and found again on later starts by its client token.
 
@@ -19,6 +20,9 @@ use crate::{proxy, sbg, store};
 /// Client token of the demo's sequence store: CreateSequenceStore is idempotent on it, so every
 /// start finds the same store.
 const DEMO_STORE_CLIENT_TOKEN: &str = "readset-upload-demo-store";
+
+/// The Seven Bridges project the demo page uploads into (the local store accepts any).
+pub const DEMO_SBG_PROJECT: &str = "demo/readset-upload";
 
 /// `readset-server demo` options.
 #[derive(Debug, Clone, Args)]
@@ -49,6 +53,13 @@ pub struct DemoArgs {
     /// Faults injected into part uploads by the demo's store (`--fault-*`, as for `store`).
     #[command(flatten)]
     pub faults: store::Faults,
+    /// Seconds a Seven Bridges part URL stays valid (tests of URL expiry use a short one).
+    #[arg(long, default_value_t = 60)]
+    pub sbg_part_url_ttl_secs: u64,
+    /// Do not expose `ETag` to browsers on Seven Bridges part uploads (tests the client's
+    /// error for a report header CORS hides).
+    #[arg(long)]
+    pub sbg_hide_etag: bool,
 }
 
 /// The page-side router: `/pkg/` from the package folder, the proxy, and the page at `/`.
@@ -66,14 +77,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let store_listener = tokio::net::TcpListener::bind(store_args.listen).await?;
     let store_addr = store_listener.local_addr()?;
     let store_url = format!("http://{store_addr}");
-    let sbg_config = sbg::SbgConfig::new(args.data.join("sbg"), store_url.clone());
+    let mut sbg_config = sbg::SbgConfig::new(args.data.join("sbg"), store_url.clone());
+    sbg_config.part_url_ttl = std::time::Duration::from_secs(args.sbg_part_url_ttl_secs.max(1));
+    sbg_config.expose_etag = !args.sbg_hide_etag;
     let store_app = store::app_with_sbg(store_args.config(), sbg_config).await?;
     let store_task = tokio::spawn(crate::serve(store_listener, store_app, "store"));
 
     let store_id = ensure_demo_store(&store_url).await?;
 
     let token = args.token.clone().unwrap_or_else(|| format!("demo-{}", uuid::Uuid::new_v4().simple()));
-    let principal = proxy::Principal { sub: "demo".into(), stores: proxy::StoreScope::Any, projects: Vec::new() };
+    let principal = proxy::Principal { sub: "demo".into(), stores: proxy::StoreScope::Any, projects: vec!["*".into()] };
     let auth = proxy::Authenticator::new().with_static_token(&token, principal)?;
     let mut proxy_config = proxy::ProxyConfig::local_store(
         &store_url,
@@ -82,6 +95,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         store::DEFAULT_SECRET_ACCESS_KEY,
         auth,
     )?;
+    // The Seven Bridges token stays here: the page reaches the store's /v2 through /sbg/v2.
+    proxy_config.sbg = Some(proxy::sbg::SbgUpstream::new(&format!("{store_url}/v2"), sbg::DEFAULT_SBG_TOKEN)?);
     let origins = proxy::AllowedOrigins::from_list(&args.allow_origins);
     proxy_config.allowed_origins = origins.clone();
 
@@ -91,6 +106,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "endpoint": format!("http://{page_addr}/omics"),
         "token": token,
         "sequenceStoreId": store_id,
+        "sbg": { "endpoint": format!("http://{page_addr}/sbg/v2"), "project": DEMO_SBG_PROJECT },
     });
     // Same CORS rule as the proxy: other origins (the wasm test runner) read it only when
     // allowed with --allow-origin.

@@ -82,7 +82,7 @@ extern "C" {
     pub type SequenceStorePromise;
 }
 
-fn get(obj: &JsValue, key: &str) -> JsValue {
+pub(super) fn get(obj: &JsValue, key: &str) -> JsValue {
     Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
@@ -108,7 +108,7 @@ fn read_files(options: &JsValue) -> Result<(Vec<Blob>, Vec<FileInfo>), Error> {
     Ok((blobs, infos))
 }
 
-fn options_object(options: &JsValue) -> Result<(), Error> {
+pub(super) fn options_object(options: &JsValue) -> Result<(), Error> {
     if options.is_object() {
         Ok(())
     } else {
@@ -128,7 +128,7 @@ const CONNECTION_KEYS: &[&str] = &["endpoint", "token", "sequenceStoreId", "retr
 const RETRY_KEYS: &[&str] = &["maxAttempts", "baseDelayMs", "maxDelayMs", "jitter", "seed"];
 const LIST_KEYS: &[&str] = &["filter", "maxResults", "nextToken"];
 
-fn check_keys(obj: &JsValue, allowed: &[&str], what: &str) -> Result<(), Error> {
+pub(super) fn check_keys(obj: &JsValue, allowed: &[&str], what: &str) -> Result<(), Error> {
     if !obj.is_object() {
         return Ok(());
     }
@@ -146,7 +146,7 @@ fn check_keys(obj: &JsValue, allowed: &[&str], what: &str) -> Result<(), Error> 
     Ok(())
 }
 
-fn deserialize<T: for<'de> Deserialize<'de>>(value: JsValue, what: &str) -> Result<T, Error> {
+pub(super) fn deserialize<T: for<'de> Deserialize<'de>>(value: JsValue, what: &str) -> Result<T, Error> {
     serde_wasm_bindgen::from_value(value).map_err(|e| Error::invalid_input(format!("invalid {what}: {e}")))
 }
 

@@ -99,6 +99,24 @@ pub async fn send(
     pausable: bool,
     on_progress: Option<Box<dyn FnMut(f64)>>,
 ) -> Result<Response, Error> {
+    send_with_headers(control, method, url, token, &[], body, pausable, on_progress, &[]).await.map(|(r, _)| r)
+}
+
+/// [`send`] with extra request `headers`, also returning the values of the response headers
+/// named in `read` (in order; `None` when absent or not exposed by CORS). Seven Bridges part
+/// URLs need both: they list headers to send and headers to report.
+#[allow(clippy::too_many_arguments)]
+pub async fn send_with_headers(
+    control: &Control,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(String, String)],
+    body: Body<'_>,
+    pausable: bool,
+    on_progress: Option<Box<dyn FnMut(f64)>>,
+    read: &[String],
+) -> Result<(Response, Vec<Option<String>>), Error> {
     if control.is_aborted() || (pausable && control.is_paused()) {
         return Err(Error::aborted());
     }
@@ -109,6 +127,9 @@ pub async fn send(
     }
     if matches!(body, Body::Json(_)) {
         xhr.set_request_header("Content-Type", "application/json").map_err(js_err)?;
+    }
+    for (name, value) in headers {
+        xhr.set_request_header(name, value).map_err(js_err)?;
     }
 
     let (tx, rx) = oneshot::channel::<&'static str>();
@@ -149,7 +170,8 @@ pub async fn send(
             let status = xhr.status().map_err(js_err)?;
             let body = xhr.response_text().ok().flatten().unwrap_or_default();
             let header = |name: &str| xhr.get_response_header(name).ok().flatten();
-            Ok(Response { status, body, error_type: header("x-amzn-ErrorType"), retry_after: header("Retry-After") })
+            let values = read.iter().map(|name| header(name)).collect();
+            Ok((Response { status, body, error_type: header("x-amzn-ErrorType"), retry_after: header("Retry-After") }, values))
         }
         "abort" => Err(Error::aborted()),
         "timeout" => Err(Error::new(ErrorKind::Network, format!("{method} {url} timed out"))),

@@ -5,6 +5,7 @@
 //! - [`client`]: JSON calls with retries; [`http`]: XHR transport; [`timer`]: `setTimeout`.
 //! - [`control`]: pause / resume / abort; [`progress`]: counters and `onProgress` events.
 //! - [`persist`]: upload state in IndexedDB (resume after reload); [`online`]: offline waits.
+//! - [`sbg`]: the Seven Bridges upload engine; [`sbg_api`]: its JS API (`SevenBridgesUploader`).
 //! - [`js_error`]: errors as JS `Error` objects with a `code`.
 //! - [`hashing`]: `Hasher` and `FastqEtagHasher` for JS (portals, the benchmark).
 
@@ -19,4 +20,6 @@ pub mod online;
 pub mod persist;
 pub mod progress;
 pub mod resume_api;
+pub mod sbg;
+pub mod sbg_api;
 pub mod timer;

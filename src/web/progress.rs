@@ -141,6 +141,11 @@ impl Progress {
         self.emit(None);
     }
 
+    /// Sets the number of parts, once the server has fixed the part size (Seven Bridges).
+    pub fn parts_total(&self, parts_total: usize) {
+        self.inner.borrow_mut().parts_total = parts_total;
+    }
+
     /// Records the upload ID.
     pub fn upload_id(&self, id: &str) {
         self.inner.borrow_mut().upload_id = Some(id.to_string());

@@ -353,3 +353,51 @@ export interface AbortUploadOptions extends ConnectionOptions { uploadId: string
 
 /** What `abortUpload` resolves with. */
 export interface AbortUploadResult { abortedOnServer: boolean; localRecordsRemoved: number; }
+
+/** Options of `uploadToSevenBridges` / `new SevenBridgesUploader` (Seven Bridges / CAVATICA). */
+export interface SevenBridgesUploadOptions {
+  /** The proxy's Seven Bridges API base, e.g. "http://127.0.0.1:8080/sbg/v2". The Seven Bridges token stays in the proxy. */
+  endpoint: string;
+  /** Bearer token for the proxy (its `projects` claim lists the projects you may upload into). */
+  token?: string;
+  /** Destination project, "owner/project". Give this or `parent`. */
+  project?: string;
+  /** Destination folder ID. Give this or `project`. */
+  parent?: string;
+  /** File name in the project. Default: `file.name`. */
+  name?: string;
+  /** Replace a file of the same name. Default false (the server refuses with code 8004). */
+  overwrite?: boolean;
+  /** The file to upload. */
+  file: File;
+  /** Part size asked for at init, in bytes (default 5 MiB). The server may change it; its `part_size` is used. */
+  partSize?: number;
+  /** Parts uploaded at once, 1..32. Default 4. */
+  concurrency?: number;
+  /** Retry policy for API calls and part uploads. An expired part URL is replaced at once, on a budget of its own. */
+  retry?: RetryOptions;
+  /** Resume this upload: parts the server lists as reported are not sent again. */
+  uploadId?: string;
+  /** Aborting the signal aborts the upload (like `abort()`). */
+  signal?: AbortSignal;
+  /** Same events as `UploadOptions.onProgress` (parts are all `SOURCE1`; `bytesHashed` stays 0). */
+  onProgress?: (progress: UploadProgress) => void;
+}
+
+/** What a Seven Bridges upload resolves with. */
+export interface SevenBridgesUploadResult {
+  fileId: string;
+  uploadId: string;
+  /** The part size the server chose. */
+  partSize: number;
+  parts: number;
+  /** Parts already reported when resuming (not sent again). */
+  partsSkipped: number;
+  bytes: number;
+  /** API calls this upload made (the platform allows 1000 per 5 minutes). */
+  apiCalls: number;
+  /** The last `X-RateLimit-Remaining` seen, or null. */
+  rateLimitRemaining: number | null;
+  /** The file as the completion answered it: `{id, name, size, project, ...}`. */
+  file: { id: string; name: string; size: number; project?: string; [field: string]: unknown };
+}

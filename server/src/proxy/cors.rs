@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use super::error::ProxyError;
 
 /// Response headers the browser client may read.
-pub const EXPOSED_HEADERS: &str = "x-amzn-ErrorType, x-amzn-RequestId, Retry-After, ETag, x-readset-request-id";
+pub const EXPOSED_HEADERS: &str =
+    "x-amzn-ErrorType, x-amzn-RequestId, Retry-After, ETag, x-readset-request-id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset";
 /// Methods the API uses.
 const ALLOWED_METHODS: &str = "GET, POST, PUT, DELETE";
 /// How long a browser may cache a preflight answer, in seconds.

@@ -91,7 +91,7 @@ fn json_too_large(max: usize) -> ProxyError {
 }
 
 /// Reads a JSON body, refusing it as soon as it passes `max` bytes.
-async fn read_capped(body: Body, max: usize) -> Result<Bytes, ProxyError> {
+pub(super) async fn read_capped(body: Body, max: usize) -> Result<Bytes, ProxyError> {
     let mut stream = body.into_data_stream();
     let mut buf = BytesMut::new();
     while let Some(chunk) = stream.next().await {

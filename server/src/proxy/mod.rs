@@ -3,7 +3,9 @@
 //! It authenticates the portal user ([`auth`]), allows only the read-set operations on the
 //! stores that user may use ([`policy`]), signs with SigV4 ([`sign`]) and forwards to the
 //! operation's host, streaming part bodies without buffering them ([`forward`]). It keeps no
-//! state between requests, so any number of instances can serve the same users.
+//! state between requests, so any number of instances can serve the same users. Seven Bridges
+//! API calls under `/sbg/v2/` are forwarded to `--sbg-api` with the token added server side
+//! ([`sbg`]).
 
 pub mod auth;
 pub mod cors;
@@ -12,6 +14,7 @@ mod forward;
 mod handler;
 pub mod limit;
 pub mod policy;
+pub mod sbg;
 pub mod sign;
 pub mod trace;
 pub mod upstream;
@@ -76,6 +79,13 @@ pub struct ProxyArgs {
     /// Seconds to wait for the upstream's answer after the request body was sent.
     #[arg(long, default_value_t = DEFAULT_UPSTREAM_TIMEOUT.as_secs())]
     pub upstream_timeout_secs: u64,
+    /// Seven Bridges API base to forward `/sbg/v2/...` to, e.g.
+    /// `https://cavatica-api.sbgenomics.com/v2` or a local store's `http://127.0.0.1:8081/v2`.
+    #[arg(long, requires = "sbg_token_file")]
+    pub sbg_api: Option<String>,
+    /// File holding the Seven Bridges token added as `X-SBG-Auth-Token` (never sent by browsers).
+    #[arg(long, requires = "sbg_api")]
+    pub sbg_token_file: Option<PathBuf>,
 }
 
 /// Everything the proxy needs, for building it in-process (tests, the demo) or from flags.
@@ -99,6 +109,8 @@ pub struct ProxyConfig {
     pub upstream_timeout: Duration,
     /// Wait for a TCP/TLS connection to the upstream (502 after it).
     pub connect_timeout: Duration,
+    /// Where `/sbg/v2/...` goes, with its token; `None`: those calls are refused.
+    pub sbg: Option<sbg::SbgUpstream>,
 }
 
 impl ProxyConfig {
@@ -115,6 +127,7 @@ impl ProxyConfig {
             per_token_part_cap: DEFAULT_PARTS_PER_TOKEN,
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             connect_timeout: Duration::from_secs(10),
+            sbg: None,
         }
     }
 
@@ -154,6 +167,9 @@ impl ProxyConfig {
         config.max_json_body = args.max_json_body;
         config.per_token_part_cap = args.max_parts_per_token;
         config.upstream_timeout = Duration::from_secs(args.upstream_timeout_secs);
+        if let (Some(api), Some(file)) = (&args.sbg_api, &args.sbg_token_file) {
+            config.sbg = Some(sbg::SbgUpstream::from_token_file(api, file)?);
+        }
         Ok(config)
     }
 }
@@ -168,9 +184,11 @@ pub(crate) struct ProxyState {
     limiter: limit::PartLimiter,
     max_json_body: usize,
     upstream_timeout: Duration,
+    sbg: Option<sbg::SbgUpstream>,
 }
 
-/// The proxy's router: `/omics/...` (the HealthOmics API) and `/health`.
+/// The proxy's router: `/omics/...` (the HealthOmics API), `/sbg/v2/...` (Seven Bridges, when
+/// configured) and `/health`.
 ///
 /// Fails when no way to authenticate is configured or the HTTP client cannot be built.
 pub fn app(config: ProxyConfig) -> anyhow::Result<Router> {
@@ -198,11 +216,13 @@ pub fn app(config: ProxyConfig) -> anyhow::Result<Router> {
         limiter: limit::PartLimiter::new(config.per_token_part_cap),
         max_json_body: config.max_json_body,
         upstream_timeout: config.upstream_timeout,
+        sbg: config.sbg,
     });
     let origins = Arc::new(config.allowed_origins);
     Ok(Router::new()
         .route("/omics", any(handler::handle))
         .route("/omics/{*path}", any(handler::handle))
+        .route("/sbg/v2/{*path}", any(sbg::handle))
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(origins, cors::cors))
         .layer(axum::middleware::from_fn(trace::request_id))
