@@ -21,8 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
@@ -37,7 +36,7 @@ pub struct ServeLimits {
     /// Deadline to receive a request's whole head (request line and headers), counted from
     /// when the server starts waiting for it; it also closes idle keep-alive connections.
     pub header_read_timeout: Duration,
-    /// Bytes of request line and headers at most (hyper's read buffer; at least 8192).
+    /// Bytes of request line and headers at most (431 beyond; at least 8192).
     pub max_head_bytes: usize,
     /// Headers per request at most.
     pub max_headers: usize,
@@ -87,14 +86,15 @@ impl Default for ServeLimits {
 pub async fn serve_with_limits(listener: tokio::net::TcpListener, app: Router, limits: ServeLimits) -> anyhow::Result<()> {
     anyhow::ensure!(limits.max_connections > 0, "max_connections must be at least 1");
     anyhow::ensure!(limits.max_head_bytes >= 8192, "max_head_bytes must be at least 8192");
+    // HTTP/1.1 only (hyper's http1 builder, which has the head-size limit hyper-util's auto
+    // builder lacks): browsers reach the servers over HTTP/1.1 or through a load balancer.
     let app = app.layer(axum::middleware::from_fn_with_state(limits, request_limits));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_head_bytes)
+        .max_header_size(limits.max_head_bytes)
         .max_headers(limits.max_headers);
     let builder = Arc::new(builder);
     loop {
@@ -119,7 +119,7 @@ pub async fn serve_with_limits(listener: tokio::net::TcpListener, app: Router, l
                 app.clone().oneshot(req.map(Body::new))
             });
             let io = TokioIo::new(WriteIdle::new(stream, limits.write_idle_timeout));
-            if let Err(e) = builder.serve_connection_with_upgrades(io, service).await {
+            if let Err(e) = builder.serve_connection(io, service).with_upgrades().await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             drop(slot);
