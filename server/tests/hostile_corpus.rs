@@ -6,6 +6,8 @@
 //! parser itself, an empty body) and that nothing the store keeps changed: no file and no
 //! SQLite row.
 
+#![allow(clippy::too_many_arguments)]
+
 mod hostile_common;
 
 use std::net::SocketAddr;
@@ -170,7 +172,7 @@ fn scope_and_method_cases(b: &mut Builder) {
         let expect = DENIED;
         if status == 404 {
             let auth = format!("Bearer {STATIC_TOKEN}");
-            let bytes = request(b.s.proxy, &method, &path, &[("authorization", &auth)], b"");
+            let bytes = request(b.s.proxy, method, &path, &[("authorization", &auth)], b"");
             b.add(format!("proxy: no route {method} {path}"), b.s.proxy, bytes, 404, Expect::Bare);
             continue;
         }
