@@ -4,8 +4,10 @@
 
 pub mod cli;
 pub mod demo;
+pub mod fuzzing;
 pub mod proxy;
 pub mod sbg;
+pub mod serving;
 pub mod store;
 
 /// Installs the `tracing` subscriber (level from `RUST_LOG`, default `info`).
@@ -15,9 +17,9 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
-/// Binds `addr` and serves `app` until the process ends; logs the bound address.
+/// Serves `app` on `listener` until the process ends, with the default connection limits and
+/// timeouts of [`serving::ServeLimits`]; logs the bound address.
 pub async fn serve(listener: tokio::net::TcpListener, app: axum::Router, what: &str) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "{what} listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
-    Ok(())
+    serving::serve_with_limits(listener, app, serving::ServeLimits::default()).await
 }

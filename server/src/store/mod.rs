@@ -9,17 +9,17 @@
 
 mod db;
 mod error;
-mod etag;
+pub(crate) mod etag;
 mod faults;
-mod jobs;
+pub(crate) mod jobs;
 mod out;
-mod readsets;
-mod sigv4;
-mod stores;
+pub(crate) mod readsets;
+pub(crate) mod sigv4;
+pub(crate) mod stores;
 mod tags;
 mod time;
-mod uploads;
-mod validate;
+pub(crate) mod uploads;
+pub(crate) mod validate;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

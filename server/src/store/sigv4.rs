@@ -119,7 +119,7 @@ fn parse_amz_date(s: &str) -> Option<SystemTime> {
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
-async fn check(v: &Verifier, req: Request) -> Result<Request, ApiError> {
+pub(crate) async fn check(v: &Verifier, req: Request) -> Result<Request, ApiError> {
     let (parts, body) = req.into_parts();
     // Borrowing the request itself here would keep a non-Sync body alive across the await below.
     let header = |name: &str| parts.headers.get(name).and_then(|h| h.to_str().ok()).map(str::to_string);

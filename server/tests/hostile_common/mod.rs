@@ -1,0 +1,301 @@
+//! Shared helpers of the hostile-request tests: the local store (HealthOmics + Seven Bridges)
+//! and the proxy in front of it, both served by `readset_server::serving` with short test
+//! timeouts on 127.0.0.1:0; raw requests written byte by byte; and a snapshot of everything the
+//! store keeps (files and every SQLite row) to prove a refused request changed nothing.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use readset_server::proxy::{self, Authenticator, Principal, StoreScope};
+use readset_server::sbg::SbgConfig;
+use readset_server::serving::{serve_with_limits, ServeLimits};
+use readset_server::store::{self, StoreConfig, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The JWT secret the test proxy accepts.
+pub const JWT_SECRET: &[u8] = b"hostile-tests-jwt-secret-0123456789abcdef";
+/// A static token allowed on the first store only.
+pub const STATIC_TOKEN: &str = "hostile-static-token-0123456789";
+/// The Seven Bridges token of the test store.
+pub const SBG_TOKEN: &str = "hostile-sbg-token-0123456789";
+/// Longest wait for any answer.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Short limits so timeouts show within a test's bounded waits.
+pub fn test_limits() -> ServeLimits {
+    ServeLimits {
+        header_read_timeout: Duration::from_millis(800),
+        body_idle_timeout: Duration::from_millis(800),
+        write_idle_timeout: Duration::from_secs(2),
+        ..ServeLimits::default()
+    }
+}
+
+/// A store and a proxy in front of it, with one store and one open upload the token may use
+/// (`store_id`, `upload_id`) and one of each it may not (`other_store`, `other_upload`).
+pub struct Servers {
+    pub dir: tempfile::TempDir,
+    pub store: SocketAddr,
+    pub proxy: SocketAddr,
+    pub store_id: String,
+    pub upload_id: String,
+    pub other_store: String,
+    pub other_upload: String,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+pub async fn spawn_servers(limits: ServeLimits) -> Servers {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let store_addr = listener.local_addr().unwrap();
+    let mut sbg = SbgConfig::new(dir.path().join("sbg"), format!("http://{store_addr}"));
+    sbg.token = SBG_TOKEN.into();
+    sbg.min_part_size = 1024;
+    let config = StoreConfig {
+        job_step: Duration::from_millis(100),
+        processing_delay: Duration::from_millis(50),
+        ..StoreConfig::new(dir.path().join("store"))
+    };
+    let app = store::app_with_sbg(config, sbg).await.unwrap();
+    let mut tasks = vec![tokio::spawn(async move { serve_with_limits(listener, app, limits).await.unwrap() })];
+
+    let store_id = create_store(store_addr, "allowed").await;
+    let other_store = create_store(store_addr, "forbidden").await;
+    let upload_id = create_upload(store_addr, &store_id).await;
+    let other_upload = create_upload(store_addr, &other_store).await;
+
+    let principal = Principal { sub: "static-user".into(), stores: StoreScope::Only(vec![store_id.clone()]), projects: vec![] };
+    let auth = Authenticator::new().with_jwt_secret(JWT_SECRET).unwrap().with_static_token(STATIC_TOKEN, principal).unwrap();
+    let config =
+        proxy::ProxyConfig::local_store(&format!("http://{store_addr}"), REGION, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, auth).unwrap();
+    let proxy_app = proxy::app(config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_addr = listener.local_addr().unwrap();
+    tasks.push(tokio::spawn(async move { serve_with_limits(listener, proxy_app, limits).await.unwrap() }));
+    Servers { dir, store: store_addr, proxy: proxy_addr, store_id, upload_id, other_store, other_upload, tasks }
+}
+
+async fn create_store(addr: SocketAddr, name: &str) -> String {
+    let body = serde_json::json!({ "name": name }).to_string();
+    let answer = send(addr, &signed(addr, "POST", "/sequencestore", &[("content-type", "application/json")], body.as_bytes())).await;
+    assert_eq!(answer.status, 200, "create store: {}", answer.body);
+    answer.json()["id"].as_str().unwrap().to_owned()
+}
+
+async fn create_upload(addr: SocketAddr, store_id: &str) -> String {
+    let body = serde_json::json!({ "sourceFileType": "FASTQ", "subjectId": "s", "sampleId": "x", "name": "n" }).to_string();
+    let path = format!("/sequencestore/{store_id}/upload");
+    let answer = send(addr, &signed(addr, "POST", &path, &[("content-type", "application/json")], body.as_bytes())).await;
+    assert_eq!(answer.status, 200, "create upload: {}", answer.body);
+    answer.json()["uploadId"].as_str().unwrap().to_owned()
+}
+
+/// A whole HTTP/1.1 request: `method path`, `Host`, `Connection: close`, the given headers,
+/// `Content-Length` of the body unless a header already frames it, then the body.
+pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let framed = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length") || k.eq_ignore_ascii_case("transfer-encoding"));
+    if !framed {
+        head.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut out = head.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// Signs a store request with the store's default keys (official `aws-sigv4` signer, as the
+/// proxy does) and returns it as raw bytes; parts are `UNSIGNED-PAYLOAD`.
+pub fn signed(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    signed_at(addr, method, path, headers, body, SystemTime::now(), DEFAULT_SECRET_ACCESS_KEY)
+}
+
+pub fn signed_at(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8], time: SystemTime, secret: &str) -> Vec<u8> {
+    let creds = aws_credential_types::Credentials::new(DEFAULT_ACCESS_KEY_ID, secret, None, None, "hostile");
+    let host = addr.to_string();
+    let mut to_sign: Vec<(&str, &str)> = vec![("host", host.as_str())];
+    to_sign.extend(headers.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("content-length")).copied());
+    let payload = if method == "PUT" && path.contains("/part") {
+        proxy::sign::Payload::Unsigned
+    } else {
+        proxy::sign::Payload::Bytes(body)
+    };
+    let url = format!("http://{addr}{path}");
+    let extra = proxy::sign::sign_request(&creds, REGION, method, &url, &to_sign, payload, time).expect("sign");
+    let mut all: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    all.extend(extra);
+    let refs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    request(addr, method, path, &refs, body)
+}
+
+/// A parsed answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// 0 when the server closed without answering.
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+    /// `message` of a JSON error body.
+    pub fn message(&self) -> String {
+        self.json()["message"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// Writes `bytes` and reads the answer until the server closes (at most [`WAIT`]).
+pub async fn send(addr: SocketAddr, bytes: &[u8]) -> Answer {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may refuse and close before reading everything: ignore write errors.
+    let _ = stream.write_all(bytes).await;
+    read_answer(&mut stream).await
+}
+
+pub async fn read_answer(stream: &mut tokio::net::TcpStream) -> Answer {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    let _ = tokio::time::timeout(WAIT, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    parse(&out)
+}
+
+fn parse(raw: &[u8]) -> Answer {
+    let text = String::from_utf8_lossy(raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut answer = Answer { status, head: head.to_owned(), body: body.to_owned() };
+    if answer.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        answer.body = dechunk(body);
+    }
+    answer
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Everything the store keeps: every file (path, size) outside the scratch folder and every
+/// row of every SQLite table, so two snapshots differ exactly when something was stored.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub files: BTreeMap<PathBuf, u64>,
+    pub rows: BTreeMap<String, Vec<String>>,
+}
+
+pub fn snapshot(root: &Path) -> Snapshot {
+    let mut files = BTreeMap::new();
+    let mut dbs = Vec::new();
+    walk(root, root, &mut files, &mut dbs);
+    let mut rows = BTreeMap::new();
+    for db in dbs {
+        let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for table in tables {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+            let n = stmt.column_count();
+            let mut dump: Vec<String> = stmt
+                .query_map([], |r| Ok((0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|")))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            dump.sort();
+            rows.insert(format!("{}:{table}", db.strip_prefix(root).unwrap().display()), dump);
+        }
+    }
+    Snapshot { files, rows }
+}
+
+fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, u64>, dbs: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            // Scratch folders hold bodies while they stream in; they never count as stored.
+            if name != "tmp" {
+                walk(root, &path, files, dbs);
+            }
+        } else if name.contains(".sqlite") {
+            if name.ends_with(".sqlite") || name.ends_with(".sqlite3") {
+                dbs.push(path);
+            }
+        } else {
+            files.insert(path.strip_prefix(root).unwrap().to_owned(), entry.metadata().map(|m| m.len()).unwrap_or(0));
+        }
+    }
+}
+
+/// A valid JWT for `stores`, expiring `exp_in` seconds from now (negative: in the past).
+pub fn jwt(stores: &[&str], exp_in: i64) -> String {
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let claims = serde_json::json!({ "sub": "alice", "exp": now + exp_in, "stores": stores });
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET)).unwrap()
+}
+
+/// base64url without padding, to forge JWT pieces by hand.
+pub fn b64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// A FASTQ part body (gzip of a few reads).
+pub fn fastq_gz() -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(b"@r1\nACGT\n+\nIIII\n@r2\nTTGA\n+\nIIII\n").unwrap();
+    e.finish().unwrap()
+}
