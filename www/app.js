@@ -30,8 +30,7 @@ const connection = { endpoint: config.endpoint, token: config.token, sequenceSto
 const client = new lib.SequenceStoreClient(connection);
 
 // Upload target. Seven Bridges appears only when demo-config.json has an `sbg` entry.
-// HOOK(sbg): when the library's Seven Bridges uploader lands, start it in `startUpload` below
-// for target "sbg" with `config.sbg` (its endpoint, token and project) instead of refusing.
+// For target "sbg" each chosen file becomes one Seven Bridges file (pairs are a HealthOmics idea).
 const target = $('target');
 if (config.sbg) {
   target.append(new Option(`Seven Bridges${config.sbg.project ? ` project ${config.sbg.project}` : ''}`, 'sbg'));
@@ -65,9 +64,10 @@ const jobs = new Jobs(ctx);
 ctx.jobsChanged = () => jobs.refresh();
 ctx.readSetsChanged = () => readSets.refresh();
 
+transfers.sbg = config.sbg ?? null;
 function startUpload(job) {
   if (target.value === 'sbg') {
-    pickMessage.textContent = 'Uploads to Seven Bridges are not available in this page yet: choose the HealthOmics store.';
+    for (const file of job.files) transfers.start({ ...job, files: [file], target: 'sbg' });
     return;
   }
   transfers.start(job);

@@ -14,7 +14,11 @@ const PHASES = {
   done: 'Done',
 };
 
-/** The upload cards; `start(job)` with `{files, fileType, meta, uploadId?}`. */
+/**
+ * The upload cards; `start(job)` with `{files, fileType, meta, uploadId?, target?}`; `target`
+ * `"sbg"` sends the one file of `files` to the Seven Bridges project of `this.sbg`
+ * (`{endpoint, project}` from demo-config.json).
+ */
 export class Transfers {
   /**
    * `lib`: the package module; `options()`: connection + advanced options for every upload;
@@ -56,7 +60,7 @@ export class Transfers {
   async run(t) {
     const { job } = t;
     try {
-      t.uploader = new this.lib.ReadSetUploader({
+      t.uploader = job.target === 'sbg' ? this.sevenBridges(t) : new this.lib.ReadSetUploader({
         ...this.options(),
         sourceFileType: job.fileType,
         ...job.meta,
@@ -78,6 +82,21 @@ export class Transfers {
       this.clear.hidden = !this.list.querySelector('[data-upload-state="done"], [data-upload-state="cancelled"]');
       this.changed();
     }
+  }
+
+  /** A Seven Bridges uploader for the card's one file; the project's part size rules apply. */
+  sevenBridges(t) {
+    const { token, concurrency } = this.options();
+    return new this.lib.SevenBridgesUploader({
+      endpoint: this.sbg.endpoint,
+      token,
+      project: this.sbg.project,
+      name: t.job.files[0].name,
+      file: t.job.files[0],
+      ...(concurrency ? { concurrency } : {}),
+      ...(t.job.uploadId ? { uploadId: t.job.uploadId } : {}),
+      onProgress: (p) => this.progress(t, p),
+    });
   }
 
   progress(t, p) {
@@ -120,6 +139,7 @@ export class Transfers {
   }
 
   done(t, r) {
+    if (t.job.target === 'sbg') return this.doneSevenBridges(t, r);
     t.state = 'done';
     t.card.dataset.uploadState = 'done';
     t.card.dataset.readSetId = r.readSetId;
@@ -137,6 +157,21 @@ export class Transfers {
       h('dt', {}, 'Status'), h('dd', {}, badge(r.status)),
       h('dt', {}, 'ETag'), h('dd', {}, etag, r.etag?.stored?.source1 ? h('code', { class: 'etag' }, ` ${r.etag.stored.source1}${r.etag.stored.source2 ? ` / ${r.etag.stored.source2}` : ''}`) : null),
       h('dt', {}, 'Parts'), h('dd', {}, `${r.parts} (${bytes(r.bytes)})`)));
+  }
+
+  doneSevenBridges(t, r) {
+    t.state = 'done';
+    t.card.dataset.uploadState = 'done';
+    t.card.dataset.fileId = r.fileId;
+    t.bar.value = t.bar.max;
+    t.phase.textContent = 'Done';
+    t.stats.textContent = `${bytes(r.bytes)} uploaded · parts ${r.parts} of ${r.parts}`;
+    t.pause.remove();
+    t.cancel.remove();
+    t.result.replaceChildren(h('dl', { class: 'facts' },
+      h('dt', {}, 'File'), h('dd', { class: 'file-id' }, r.fileId),
+      h('dt', {}, 'Project'), h('dd', {}, this.sbg.project),
+      h('dt', {}, 'Parts'), h('dd', {}, `${r.parts} of ${bytes(r.partSize)} (${bytes(r.bytes)})`)));
   }
 
   failed(t, e) {

@@ -169,7 +169,10 @@ pub async fn send_with_headers(
         "load" => {
             let status = xhr.status().map_err(js_err)?;
             let body = xhr.response_text().ok().flatten().unwrap_or_default();
-            let header = |name: &str| xhr.get_response_header(name).ok().flatten();
+            // Look headers up in getAllResponseHeaders(), which lists only the headers CORS
+            // exposes: getResponseHeader() on a hidden one logs "Refused to get unsafe header".
+            let all = xhr.get_all_response_headers().unwrap_or_default();
+            let header = |name: &str| find_header(&all, name);
             let values = read.iter().map(|name| header(name)).collect();
             Ok((Response { status, body, error_type: header("x-amzn-ErrorType"), retry_after: header("Retry-After") }, values))
         }
@@ -180,4 +183,12 @@ pub async fn send_with_headers(
             format!("{method} {url} failed: network error (offline, connection refused, or blocked by CORS)"),
         )),
     }
+}
+
+/// The value of header `name` (any case) in a `getAllResponseHeaders()` string, if present.
+fn find_header(all: &str, name: &str) -> Option<String> {
+    all.split("\r\n").find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_string())
+    })
 }

@@ -305,25 +305,26 @@ test('the read set table pages with Next and Previous', async () => {
   await page.selectOption('#f-size', '25');
 });
 
-test('Seven Bridges is offered only when demo-config.json configures it, and says it is not wired yet', async () => {
-  assert.deepEqual(await page.$$eval('#target option', (os) => os.map((o) => o.value)), ['omics']);
-  const tab = await openPage(browser, 'about:blank');
-  await tab.route('**/demo-config.json', async (route) => {
-    const res = await route.fetch();
-    await route.fulfill({ response: res, json: { ...(await res.json()), sbg: { project: 'lab/project' } } });
-  });
-  await tab.goto(demo.pageUrl);
-  await tab.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
-  await tab.selectOption('#target', 'sbg');
-  assert.match(await tab.textContent('#target option[value="sbg"]'), /Seven Bridges project lab\/project/);
-  await drop(tab, [['sbg_R1.fastq.gz', r1]]);
-  const form = tab.locator('#candidates form');
+test('a file sent to the Seven Bridges project of demo-config.json arrives byte for byte', async () => {
+  const cfg = await (await fetch(`${demo.pageUrl}/demo-config.json`)).json();
+  assert.ok(cfg.sbg?.project, 'the demo configures a Seven Bridges project');
+  assert.deepEqual(await page.$$eval('#target option', (os) => os.map((o) => o.value)), ['omics', 'sbg']);
+  assert.match(await page.textContent('#target option[value="sbg"]'), new RegExp(`Seven Bridges project ${cfg.sbg.project}`));
+  await page.selectOption('#target', 'sbg');
+  await drop(page, [['sbg_R1.fastq.gz', r1]]);
+  const form = page.locator('#candidates form').last();
   await form.locator('[name="subjectId"]').fill('s');
   await form.locator('[name="sampleId"]').fill('x');
   await form.locator('button[type="submit"]').click();
-  assert.match(await tab.textContent('#pick-message'), /Seven Bridges are not available in this page yet/);
-  assert.equal(await tab.locator('.transfer').count(), 0);
-  await tab.close();
+  const card = page.locator('.transfer[data-file-id]').first();
+  await card.waitFor({ timeout: 60_000 });
+  const fileId = await card.getAttribute('data-file-id');
+  const auth = { authorization: `Bearer ${cfg.token}` };
+  const info = await (await fetch(`${cfg.sbg.endpoint}/files/${fileId}/download_info`, { headers: auth })).json();
+  const stored = Buffer.from(await (await fetch(info.url)).arrayBuffer());
+  assert.ok(stored.equals(r1), 'the stored Seven Bridges file equals the dropped file');
+  await page.selectOption('#target', 'omics');
+  assert.deepEqual(page.problems, []);
 });
 
 test('a chosen folder brings its FASTQ pairs, and unsupported files are named as skipped', async () => {

@@ -18,7 +18,10 @@ const bar = $<HTMLProgressElement>('bar');
 const result = $<HTMLPreElement>('result');
 
 await init();
-const config = (await (await fetch('/demo-config.json')).json()) as ConnectionOptions;
+// demo-config.json also describes other targets (Seven Bridges): keep the connection only,
+// since the uploader refuses options it does not know.
+const { endpoint, token, sequenceStoreId } = (await (await fetch('/demo-config.json')).json()) as ConnectionOptions;
+const config: ConnectionOptions = { endpoint, token, sequenceStoreId };
 status.textContent = `readset-upload ${version()} loaded (bundled).`;
 button.disabled = false;
 document.body.dataset.ready = 'true';
