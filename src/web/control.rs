@@ -164,3 +164,19 @@ impl Control {
         }
     }
 }
+
+/// `pause()` of both uploaders: pauses a running upload and marks its progress events paused.
+pub fn pause_upload(control: &Control, progress: &super::progress::Progress) {
+    if control.state() == RunState::Running {
+        control.pause();
+        progress.paused(true);
+    }
+}
+
+/// `resume()` of both uploaders: resumes a paused upload and clears the paused mark.
+pub fn resume_upload(control: &Control, progress: &super::progress::Progress) {
+    if control.state() == RunState::Paused {
+        control.resume();
+        progress.paused(false);
+    }
+}

@@ -118,18 +118,12 @@ impl SevenBridgesUploader {
 
     /// Pauses: parts in flight are stopped and sent again (to fresh URLs) on `resume()`.
     pub fn pause(&self) {
-        if self.engine.control.state() == RunState::Running {
-            self.engine.control.pause();
-            self.engine.progress.paused(true);
-        }
+        super::control::pause_upload(&self.engine.control, &self.engine.progress);
     }
 
     /// Resumes after `pause()`.
     pub fn resume(&self) {
-        if self.engine.control.state() == RunState::Paused {
-            self.engine.control.resume();
-            self.engine.progress.paused(false);
-        }
+        super::control::resume_upload(&self.engine.control, &self.engine.progress);
     }
 
     /// Aborts: stops every request, makes `start()` reject with code `aborted`, and deletes the
