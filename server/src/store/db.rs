@@ -121,6 +121,14 @@ impl Db {
         // A panic while holding the lock leaves the connection usable: SQLite rolls back.
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// The first column (an ID) of every row `sql` selects; the lock is released on return.
+    pub fn ids(&self, sql: &str) -> ApiResult<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(sql)?;
+        let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(ids)
+    }
 }
 
 /// Serialises a value as JSON text for a column.

@@ -344,13 +344,7 @@ job_handlers!(Kind::Activation, start_activation, get_activation, list_activatio
 
 /// Resumes jobs a previous run left unfinished.
 pub fn resume(st: &Shared) -> ApiResult<()> {
-    let ids: Vec<String> = {
-        let conn = st.db.lock();
-        let mut stmt = conn.prepare("SELECT id FROM jobs WHERE status IN ('SUBMITTED', 'IN_PROGRESS')")?;
-        let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-        ids
-    };
-    for id in ids {
+    for id in st.db.ids("SELECT id FROM jobs WHERE status IN ('SUBMITTED', 'IN_PROGRESS')")? {
         spawn(st.clone(), id);
     }
     Ok(())

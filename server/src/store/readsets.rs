@@ -419,13 +419,7 @@ pub fn spawn_processing(st: Shared, id: String) {
 
 /// Resumes read sets left in PROCESSING_UPLOAD by a previous run.
 pub fn resume(st: &Shared) -> ApiResult<()> {
-    let ids: Vec<String> = {
-        let conn = st.db.lock();
-        let mut stmt = conn.prepare("SELECT id FROM readsets WHERE status = 'PROCESSING_UPLOAD'")?;
-        let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-        ids
-    };
-    for id in ids {
+    for id in st.db.ids("SELECT id FROM readsets WHERE status = 'PROCESSING_UPLOAD'")? {
         spawn_processing(st.clone(), id);
     }
     Ok(())
