@@ -16,6 +16,7 @@
 //! - [`complete`]: the Complete part list, from confirmed parts only.
 //! - [`etag`]: the whole-source FASTQ ETag (gzip decompression + MD5/SHA-256/SHA-512).
 //! - [`error`]: the one error type and its JS codes.
+//! - [`kernel`]: the hashing kernel Web Workers run (raw `rsu_*` exports of the same wasm).
 //! - [`blob`] (wasm only): reading `Blob`/`File` objects in bounded slices.
 //! - `web` (wasm only): the engine and the JS API (`ReadSetUploader`, `uploadReadSet`,
 //!   `SequenceStoreClient`), XHR transport, timers, progress, pause/abort.
@@ -32,6 +33,7 @@ pub mod complete;
 pub mod error;
 pub mod etag;
 pub mod hash;
+pub mod kernel;
 pub mod omics;
 pub mod plan;
 pub mod retry;

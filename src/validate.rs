@@ -151,6 +151,8 @@ pub struct UploadSpec {
     pub concurrency: Option<u32>,
     /// Bytes read into wasm memory at once for hashing (default 4 MiB).
     pub chunk_size: Option<u64>,
+    /// Hash in Web Workers, one per core (default true); `false` hashes on the main thread.
+    pub hash_in_workers: Option<bool>,
     /// Retry policy.
     pub retry: Option<RetryConfig>,
     /// Continue this existing upload instead of creating one.
@@ -209,6 +211,8 @@ pub struct ValidUpload {
     pub concurrency: u32,
     /// Hashing read size.
     pub chunk_size: u64,
+    /// Hash in Web Workers when the page allows it.
+    pub hash_in_workers: bool,
     /// Retry policy.
     pub retry: RetryConfig,
     /// Upload to continue, if resuming.
@@ -412,6 +416,7 @@ pub fn validate(spec: &UploadSpec, files: &[FileInfo], default_client_token: &st
         part_size,
         concurrency,
         chunk_size,
+        hash_in_workers: spec.hash_in_workers.unwrap_or(true),
         retry,
         upload_id: spec.upload_id.clone(),
         resume: !matches!(spec.resume, None | Some(ResumeOption::Flag(false))),

@@ -121,7 +121,7 @@ pub(super) fn options_object(options: &JsValue) -> Result<(), Error> {
 const UPLOAD_KEYS: &[&str] = &[
     "endpoint", "token", "sequenceStoreId", "sourceFileType", "name", "subjectId", "sampleId",
     "referenceArn", "description", "generatedFrom", "tags", "clientToken", "partSize",
-    "concurrency", "chunkSize", "retry", "uploadId", "resume", "stallTimeoutMs", "verifyPartChecksums", "verifyEtag",
+    "concurrency", "chunkSize", "hashInWorkers", "retry", "uploadId", "resume", "stallTimeoutMs", "verifyPartChecksums", "verifyEtag",
     "waitForActive", "pollIntervalMs", "activeTimeoutMs", "files", "signal", "onProgress",
 ];
 const CONNECTION_KEYS: &[&str] = &["endpoint", "token", "sequenceStoreId", "retry"];

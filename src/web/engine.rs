@@ -14,7 +14,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use futures::stream::{self, Stream, StreamExt};
+use futures::stream::{self, FuturesUnordered, Stream, StreamExt};
 use serde::Serialize;
 use web_sys::Blob;
 
@@ -23,14 +23,15 @@ use super::control::Control;
 use super::http::{self, Body};
 use super::online::{is_online, wait_online};
 use super::persist::{self, SavedUpload};
+use super::pool::{self, HashError, Where};
 use super::progress::{PartState, Phase, Progress};
 use super::timer::{now_ms, sleep};
 use crate::adaptive::{Adaptive, Outcome, Start};
 use crate::blob::read_range;
+use crate::kernel::Kind;
 use crate::complete::{assemble, Confirmed};
 use crate::error::{Error, ErrorKind, PartRef};
-use crate::etag::{Etag, EtagFamily, FastqEtag};
-use crate::hash::Sha256Hasher;
+use crate::etag::{Etag, EtagFamily};
 use crate::omics::{self, CompletePart, CompleteResponse, CreateUploadResponse, ListPartsResponse, Page, ReadSetEtag, ReadSetMetadata, SequenceStore, UploadPartResponse};
 use crate::plan::{Part, Source};
 use crate::validate::{check_gzip_signature, should_compare, FileType, ValidUpload};
@@ -83,6 +84,18 @@ pub struct UploadResult {
     pub bytes: u64,
     /// The ETag check.
     pub etag: EtagReport,
+    /// Where the hashes were computed: jobs run in Web Workers and on the main thread.
+    pub hashing: HashingReport,
+}
+
+/// Hash jobs (one per part, one per FASTQ source for its ETag) by where they ran.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HashingReport {
+    /// Jobs a Web Worker ran.
+    pub in_workers: u32,
+    /// Jobs the main thread ran (`hashInWorkers: false`, or workers unavailable on the page).
+    pub on_main_thread: u32,
 }
 
 struct HashedPart {
@@ -102,6 +115,8 @@ pub struct Engine {
     upload_id: RefCell<Option<String>>,
     confirmed: RefCell<Confirmed>,
     etags: RefCell<[Option<Etag>; 2]>,
+    /// Where this run's hashes were computed.
+    hashing: Cell<Where>,
     stage: Cell<Stage>,
     server_aborted: Cell<bool>,
     completion_sent: Cell<bool>,
@@ -157,6 +172,7 @@ impl Engine {
             upload_id,
             confirmed: RefCell::new(Confirmed::new()),
             etags: RefCell::new([None, None]),
+            hashing: Cell::new(Where::default()),
             stage: Cell::new(Stage::Idle),
             server_aborted: Cell::new(false),
             completion_sent: Cell::new(false),
@@ -199,17 +215,41 @@ impl Engine {
         self.progress.phase(Phase::Uploading);
         let engine = self.clone();
         let id = upload_id.clone();
+        // FASTQ ETags stream through workers of their own while the parts upload.
+        let mut etag_jobs: FuturesUnordered<_> = match family {
+            Some(f) => (0..self.files.len())
+                .map(|i| {
+                    let engine = self.clone();
+                    async move { (i, engine.source_etag(i, f).await) }
+                })
+                .collect(),
+            None => FuturesUnordered::new(),
+        };
         let mut sends = std::pin::pin!(self
             .clone()
-            .hashed_parts(family)
+            .hashed_parts()
             .map(move |hashed| {
                 let engine = engine.clone();
                 let id = id.clone();
                 async move { engine.send_part(&id, hashed?).await }
             })
-            .buffer_unordered(self.v.concurrency as usize));
-        while let Some(r) = sends.next().await {
-            r?;
+            .buffer_unordered(self.v.concurrency as usize)
+            .fuse());
+        loop {
+            futures::select_biased! {
+                done = etag_jobs.select_next_some() => {
+                    let (i, etag) = done;
+                    self.etags.borrow_mut()[i] = Some(etag?);
+                }
+                sent = sends.next() => match sent {
+                    Some(r) => r?,
+                    None => break,
+                },
+            }
+        }
+        // Completion waits for the ETags: a FASTQ that is not valid gzip is never completed.
+        while let Some((i, etag)) = etag_jobs.next().await {
+            self.etags.borrow_mut()[i] = Some(etag?);
         }
         self.control.wait_running().await?;
 
@@ -249,6 +289,7 @@ impl Engine {
             part_list: parts,
             bytes: self.v.total_bytes(),
             etag,
+            hashing: HashingReport { in_workers: self.hashing.get().workers, on_main_thread: self.hashing.get().main_thread },
         })
     }
 
@@ -453,59 +494,73 @@ impl Engine {
         self.completion_sent.get()
     }
 
-    fn hashed_parts(self: Rc<Self>, family: Option<EtagFamily>) -> impl Stream<Item = Result<HashedPart, Error>> {
-        let order: Rc<Vec<Part>> = Rc::new(self.v.plans.iter().flatten().copied().collect());
-        let last_numbers: Vec<u32> = self.v.plans.iter().map(|p| p.len() as u32).collect();
-        stream::unfold((self, 0usize, None::<FastqEtag>), move |(engine, idx, etag)| {
-            let order = order.clone();
-            let last_numbers = last_numbers.clone();
-            async move {
-                let part = *order.get(idx)?;
-                let mut etag = if part.number == 1 { family.map(FastqEtag::new) } else { etag };
-                let stop = order.len();
-                match engine.hash_part(&part, etag.as_mut()).await {
-                    Err(e) => Some((Err(e), (engine, stop, None))),
-                    Ok(sha256) => {
-                        if part.number == last_numbers[source_index(part.source)] {
-                            if let Some(t) = etag.take() {
-                                match t.finish() {
-                                    Ok(done) => engine.etags.borrow_mut()[source_index(part.source)] = Some(done),
-                                    Err(e) => return Some((Err(e.for_part(part_ref(&part))), (engine, stop, None))),
-                                }
-                            }
-                        }
-                        Some((Ok(HashedPart { part, sha256 }), (engine, idx + 1, etag)))
-                    }
+    /// Part checksums, in part order, at most `concurrency` parts ahead of the uploads (the
+    /// send loop pulls this stream only when it has a free slot). Up to `concurrency` parts
+    /// hash at once: in the worker pool they run in parallel, one per core.
+    fn hashed_parts(self: Rc<Self>) -> impl Stream<Item = Result<HashedPart, Error>> {
+        let order: Vec<Part> = self.v.plans.iter().flatten().copied().collect();
+        let ahead = self.v.concurrency as usize;
+        stream::iter(order)
+            .map(move |part| {
+                let engine = self.clone();
+                async move {
+                    let sha256 = engine.hash_part(&part).await?;
+                    Ok(HashedPart { part, sha256 })
                 }
-            }
-        })
+            })
+            .buffered(ahead)
     }
 
-    /// Reads one part in bounded chunks, feeding its SHA-256 and the source's ETag pipeline.
-    /// This is the seam where a Web Worker pool can take over hashing later.
-    async fn hash_part(&self, part: &Part, mut etag: Option<&mut FastqEtag>) -> Result<String, Error> {
+    /// A part's SHA-256, read and hashed in a worker (or on the main thread as a fallback).
+    async fn hash_part(self: &Rc<Self>, part: &Part) -> Result<String, Error> {
         self.progress.part(part, PartState::Hashing);
         let blob = &self.files[source_index(part.source)];
-        let mut sha = Sha256Hasher::new();
-        let mut at = part.start;
-        while at < part.end {
-            self.control.wait_running().await?;
-            let next = (at + self.v.chunk_size).min(part.end);
-            let bytes = read_range(blob, at, next).await.map_err(|e| {
-                Error::invalid_input(format!(
-                    "{} could not be read at byte {at} (was it moved or changed?): {e:?}",
-                    part.source
-                ))
-            })?;
-            sha.update(&bytes);
-            if let Some(t) = etag.as_deref_mut() {
-                t.update(&bytes).map_err(|e| e.for_part(part_ref(part)))?;
-            }
-            self.progress.hashed(next - at);
-            at = next;
-        }
+        let slice = blob
+            .slice_with_f64_and_f64(part.start as f64, part.end as f64)
+            .map_err(|e| Error::invalid_input(format!("{} could not be sliced: {e:?}", part.source)))?;
+        let engine = self.clone();
+        let on_bytes: Rc<dyn Fn(u64)> = Rc::new(move |n| engine.progress.hashed(n));
+        let (hex, in_worker) = pool::hash_blob(&slice, Kind::Sha256, self.v.chunk_size, false, self.v.hash_in_workers, on_bytes, &self.control)
+            .await
+            .map_err(|e| self.hash_error(part.source, part.start, e).for_part(part_ref(part)))?;
+        self.count_hash(in_worker);
         self.progress.part(part, PartState::Hashed);
-        Ok(sha.finish_hex())
+        Ok(hex)
+    }
+
+    /// The whole-source FASTQ ETag of `source`, streamed through a worker of its own while the
+    /// parts upload (the gzip stream must be read in order, so it cannot be split by part).
+    async fn source_etag(&self, source: usize, family: EtagFamily) -> Result<Etag, Error> {
+        let src = if source == 0 { Source::Source1 } else { Source::Source2 };
+        let ignore: Rc<dyn Fn(u64)> = Rc::new(|_| {});
+        let (text, in_worker) =
+            pool::hash_blob(&self.files[source], Kind::fastq(family), self.v.chunk_size, true, self.v.hash_in_workers, ignore, &self.control)
+                .await
+                .map_err(|e| self.hash_error(src, 0, e))?;
+        self.count_hash(in_worker);
+        let (hex, bytes) = text.split_once(' ').unwrap_or((text.as_str(), "0"));
+        Ok(Etag { algorithm: family.fastq_algorithm(), hex: hex.to_string(), uncompressed_bytes: bytes.parse().unwrap_or(0) })
+    }
+
+    fn hash_error(&self, source: Source, offset: u64, e: HashError) -> Error {
+        match e {
+            HashError::Aborted => Error::aborted(),
+            HashError::Read { at, detail } => Error::invalid_input(format!(
+                "{source} could not be read at byte {} (was it moved or changed?): {detail}",
+                offset + at
+            )),
+            HashError::Input(m) => Error::invalid_input(format!("{source}: {m}")),
+        }
+    }
+
+    fn count_hash(&self, in_worker: bool) {
+        let mut w = self.hashing.get();
+        if in_worker {
+            w.workers += 1;
+        } else {
+            w.main_thread += 1;
+        }
+        self.hashing.set(w);
     }
 
     async fn send_part(self: Rc<Self>, upload_id: &str, hashed: HashedPart) -> Result<(), Error> {

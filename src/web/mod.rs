@@ -7,6 +7,7 @@
 //! - [`persist`]: upload state in IndexedDB (resume after reload); [`online`]: offline waits.
 //! - [`sbg`]: the Seven Bridges upload engine; [`sbg_api`]: its JS API (`SevenBridgesUploader`).
 //! - [`js_error`]: errors as JS `Error` objects with a `code`.
+//! - [`pool`]: hashing in Web Workers (one per core), main-thread fallback.
 //! - [`hashing`]: `Hasher` and `FastqEtagHasher` for JS (portals, the benchmark).
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod http;
 pub mod js_error;
 pub mod online;
 pub mod persist;
+pub mod pool;
 pub mod progress;
 pub mod resume_api;
 pub mod sbg;

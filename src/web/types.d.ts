@@ -58,6 +58,12 @@ export interface UploadOptions extends ConnectionOptions {
   concurrency?: number;
   /** Bytes read into wasm memory at once for hashing, 1 KiB..64 MiB. Default 4 MiB. */
   chunkSize?: number;
+  /** Hash in Web Workers, one per core, each with its own instance of this package's wasm: the
+   * page's main thread never reads or hashes part bytes. Workers start from a Blob URL (a
+   * Content-Security-Policy must allow `worker-src blob:`); where they cannot run, hashing falls
+   * back to the main thread with one console warning. `false` always hashes on the main thread.
+   * Default true. */
+  hashInWorkers?: boolean;
   /** Continue this existing upload: parts already on the server with a matching checksum are not sent again. */
   uploadId?: string;
   /** `true` or `"auto"`: continue the upload saved in this browser (IndexedDB) for the same
@@ -106,7 +112,7 @@ export interface UploadProgress {
   uploadId: string | null;
   paused: boolean;
   bytesTotal: number;
-  /** Bytes read and hashed (SHA-256 of the parts, ETag of FASTQ). */
+  /** Bytes of parts read and hashed (SHA-256); FASTQ ETags stream alongside and are not counted. */
   bytesHashed: number;
   /** Bytes of confirmed parts plus bytes sent of parts in flight. */
   bytesUploaded: number;
@@ -158,6 +164,8 @@ export interface UploadResult {
   /** Bytes uploaded, all files. */
   bytes: number;
   etag: EtagReport;
+  /** Where the hash jobs ran: one job per part (SHA-256) and one per FASTQ source (ETag). */
+  hashing: { inWorkers: number; onMainThread: number };
 }
 
 /** Error codes: `invalid_input` (refused before any network call), `validation` (HTTP 400 and other client errors, with the service's message), `auth` (401), `forbidden` (403), `not_found` (404), `quota` (402), `throttled` (429), `network`, `server` (5xx, 408), `aborted`, `checksum_mismatch`, `etag_mismatch`, `upload_failed` (UPLOAD_FAILED), `timeout` (not ACTIVE in time), `protocol` (unreadable answer). */

@@ -1,0 +1,474 @@
+//! Hashing off the main thread: a pool of Web Workers, one per core, each running its own
+//! instance of this package's wasm module (the raw kernel of [`crate::kernel`]).
+//!
+//! - Workers start from a Blob URL of `hash_worker.js` (embedded here), so nothing has to be
+//!   located next to the package and bundlers need no configuration. The page sends each worker
+//!   the compiled `WebAssembly.Module` (`wasm_bindgen::module()`): no second download, no second
+//!   compile.
+//! - A job is a `Blob` (a part's slice, or a whole source for a FASTQ ETag) plus a kind; the
+//!   worker reads it itself into one reused buffer and answers with the digest. The main thread
+//!   never touches the bytes.
+//! - Shared workers are started on demand up to `navigator.hardwareConcurrency` (at most 8) and
+//!   stop after 30 s idle. A *dedicated* job (a whole-file ETag stream, which runs for the
+//!   whole upload) gets a worker of its own, so it never starves part hashing.
+//! - Dropping a job's future cancels it (queued: removed; running: the worker stops at its next
+//!   read). When workers cannot run (a Content-Security-Policy without `worker-src blob:`, no
+//!   `Worker`, a module that cannot be shared), the pool turns itself off and [`hash_blob`]
+//!   hashes on the main thread instead, in bounded chunks, with a console warning once.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
+
+use futures::channel::oneshot;
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
+
+use super::control::Control;
+use super::timer::{now_ms, sleep};
+use crate::blob::read_range;
+use crate::kernel::{KernelHasher, Kind};
+
+const WORKER_JS: &str = include_str!("hash_worker.js");
+const MAX_WORKERS: usize = 8;
+const IDLE_STOP_MS: u64 = 30_000;
+
+/// Why a hash did not produce a digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashError {
+    /// The blob could not be read.
+    Read {
+        /// Offset in the blob hashed where reading failed.
+        at: u64,
+        /// The browser's error (`name: message`).
+        detail: String,
+    },
+    /// The bytes were rejected (a FASTQ ETag over data that is not gzip, or truncated gzip).
+    Input(String),
+    /// The upload was aborted meanwhile.
+    Aborted,
+}
+
+/// Where hashes were computed during one upload (part and ETag jobs), for the upload's result.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Where {
+    /// Jobs a Web Worker ran.
+    pub workers: u32,
+    /// Jobs the main thread ran (workers off or unavailable).
+    pub main_thread: u32,
+}
+
+/// Hashes all of `blob` with `kind`, in a worker when the pool runs, else on the main thread.
+/// `progress` gets the bytes hashed as they go. `use_workers: false` forces the main thread.
+/// Returns the kernel's text (see [`KernelHasher::finish`]) and whether a worker computed it.
+pub async fn hash_blob(
+    blob: &Blob,
+    kind: Kind,
+    chunk: u64,
+    dedicated: bool,
+    use_workers: bool,
+    progress: Rc<dyn Fn(u64)>,
+    control: &Control,
+) -> Result<(String, bool), HashError> {
+    if use_workers {
+        if let Some(pool) = Pool::get() {
+            let job = pool.submit(blob.clone(), kind, chunk, dedicated, progress.clone());
+            match control.unless_aborted(job).await {
+                Err(_) => return Err(HashError::Aborted),
+                Ok(Ok(text)) => return Ok((text, true)),
+                Ok(Err(JobError::Failed(e))) => return Err(e),
+                // The pool broke under this job (worker could not start): hash here instead.
+                Ok(Err(JobError::Unavailable)) => {}
+            }
+        }
+    }
+    hash_on_main_thread(blob, kind, chunk, &*progress, control).await.map(|t| (t, false))
+}
+
+/// The fallback: read `chunk`-sized slices and hash them here, yielding between reads and
+/// honouring pause and abort.
+async fn hash_on_main_thread(blob: &Blob, kind: Kind, chunk: u64, progress: &dyn Fn(u64), control: &Control) -> Result<String, HashError> {
+    let mut h = KernelHasher::new(kind);
+    let size = blob.size() as u64;
+    let mut at = 0;
+    while at < size {
+        control.wait_running().await.map_err(|_| HashError::Aborted)?;
+        let next = (at + chunk.max(1)).min(size);
+        let bytes = read_range(blob, at, next).await.map_err(|e| HashError::Read { at, detail: js_detail(&e) })?;
+        if !h.update(&bytes) {
+            break;
+        }
+        progress(next - at);
+        at = next;
+    }
+    h.finish().map_err(HashError::Input)
+}
+
+fn js_detail(e: &JsValue) -> String {
+    let get = |k: &str| Reflect::get(e, &k.into()).ok().and_then(|v| v.as_string());
+    match (get("name"), get("message")) {
+        (Some(n), Some(m)) => format!("{n}: {m}"),
+        _ => format!("{e:?}"),
+    }
+}
+
+enum JobError {
+    Failed(HashError),
+    Unavailable,
+}
+
+type Reply = Result<String, JobError>;
+
+struct Job {
+    id: u32,
+    blob: Blob,
+    kind: Kind,
+    chunk: u64,
+    progress: Rc<dyn Fn(u64)>,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// A job a worker is running: its id, progress callback and reply channel (taken on reply).
+type Running = (u32, Rc<dyn Fn(u64)>, Option<oneshot::Sender<Reply>>);
+
+struct Slot {
+    id: u32,
+    worker: Worker,
+    dedicated: bool,
+    /// The job running here.
+    job: Option<Running>,
+    idle_since: f64,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+/// The page's worker pool (one per page, shared by all uploads).
+pub struct Pool {
+    me: Weak<Pool>,
+    url: String,
+    module: JsValue,
+    max: usize,
+    slots: RefCell<Vec<Slot>>,
+    queue: RefCell<VecDeque<Job>>,
+    next_id: Cell<u32>,
+    broken: RefCell<Option<String>>,
+    reaper: Cell<bool>,
+}
+
+thread_local! {
+    static POOL: RefCell<Option<Result<Rc<Pool>, ()>>> = const { RefCell::new(None) };
+}
+
+impl Pool {
+    /// The page's pool, created on first use; `None` when workers cannot run here.
+    pub fn get() -> Option<Rc<Pool>> {
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.is_none() {
+                *p = Some(Pool::create().map_err(|why| warn_off(&why)));
+            }
+            match p.as_ref() {
+                Some(Ok(pool)) if pool.broken.borrow().is_none() => Some(pool.clone()),
+                _ => None,
+            }
+        })
+    }
+
+    fn create() -> Result<Rc<Pool>, String> {
+        let global = js_sys::global();
+        if Reflect::get(&global, &"Worker".into()).map(|w| w.is_undefined()).unwrap_or(true) {
+            return Err("this context has no Worker".into());
+        }
+        let module = wasm_bindgen::module();
+        if !module.is_instance_of::<js_sys::WebAssembly::Module>() {
+            return Err("the WebAssembly.Module is not available to share".into());
+        }
+        let props = BlobPropertyBag::new();
+        props.set_type("text/javascript");
+        let parts = Array::of1(&JsValue::from_str(WORKER_JS));
+        let blob = Blob::new_with_str_sequence_and_options(&parts, &props).map_err(|e| js_detail(&e))?;
+        let url = Url::create_object_url_with_blob(&blob).map_err(|e| js_detail(&e))?;
+        let cores = Reflect::get(&global, &"navigator".into())
+            .and_then(|n| Reflect::get(&n, &"hardwareConcurrency".into()))
+            .ok()
+            .and_then(|c| c.as_f64())
+            .unwrap_or(2.0) as usize;
+        Ok(Rc::new_cyclic(|me| Pool {
+            me: me.clone(),
+            url,
+            module,
+            max: cores.clamp(1, MAX_WORKERS),
+            slots: RefCell::new(Vec::new()),
+            queue: RefCell::new(VecDeque::new()),
+            next_id: Cell::new(1),
+            broken: RefCell::new(None),
+            reaper: Cell::new(false),
+        }))
+    }
+
+    fn fresh_id(&self) -> u32 {
+        let id = self.next_id.get();
+        self.next_id.set(id.wrapping_add(1).max(1));
+        id
+    }
+
+    /// Queues a job; the returned future resolves with the kernel's text. Dropping it cancels.
+    fn submit(&self, blob: Blob, kind: Kind, chunk: u64, dedicated: bool, progress: Rc<dyn Fn(u64)>) -> JobFuture {
+        let (reply, rx) = oneshot::channel();
+        let id = self.fresh_id();
+        let job = Job { id, blob, kind, chunk: chunk.max(1), progress, reply };
+        if dedicated {
+            match self.spawn(true) {
+                Ok(slot) => self.start_on(slot, job),
+                Err(why) => self.break_pool(why),
+            }
+        } else {
+            self.queue.borrow_mut().push_back(job);
+            self.dispatch();
+        }
+        JobFuture { rx, id, pool: self.me.clone() }
+    }
+
+    /// Starts queued jobs on idle shared workers, spawning workers up to the limit.
+    fn dispatch(&self) {
+        loop {
+            if self.queue.borrow().is_empty() {
+                return;
+            }
+            let idle = self.slots.borrow().iter().find(|s| !s.dedicated && s.job.is_none()).map(|s| s.id);
+            let slot = match idle {
+                Some(id) => id,
+                None if self.slots.borrow().iter().filter(|s| !s.dedicated).count() < self.max => match self.spawn(false) {
+                    Ok(id) => id,
+                    Err(why) => return self.break_pool(why),
+                },
+                None => return,
+            };
+            let Some(job) = self.queue.borrow_mut().pop_front() else { return };
+            self.start_on(slot, job);
+        }
+    }
+
+    fn start_on(&self, slot: u32, job: Job) {
+        let msg = Object::new();
+        let _ = Reflect::set(&msg, &"type".into(), &"job".into());
+        let _ = Reflect::set(&msg, &"id".into(), &job.id.into());
+        let _ = Reflect::set(&msg, &"blob".into(), &job.blob);
+        let _ = Reflect::set(&msg, &"kind".into(), &(job.kind as u32).into());
+        let _ = Reflect::set(&msg, &"chunk".into(), &(job.chunk as f64).into());
+        let mut slots = self.slots.borrow_mut();
+        let Some(s) = slots.iter_mut().find(|s| s.id == slot) else { return };
+        match s.worker.post_message(&msg) {
+            Ok(()) => s.job = Some((job.id, job.progress, Some(job.reply))),
+            Err(e) => {
+                drop(slots);
+                let _ = job.reply.send(Err(JobError::Unavailable));
+                self.break_pool(format!("posting a job failed: {}", js_detail(&e)));
+            }
+        }
+    }
+
+    fn spawn(&self, dedicated: bool) -> Result<u32, String> {
+        let worker = Worker::new(&self.url).map_err(|e| js_detail(&e))?;
+        let id = self.fresh_id();
+        let me = self.me.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Some(pool) = me.upgrade() {
+                pool.on_message(id, e.data());
+            }
+        });
+        let me = self.me.clone();
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            e.prevent_default();
+            if let Some(pool) = me.upgrade() {
+                let why = Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_else(|| "it could not start".into());
+                pool.break_pool(format!("a hash worker failed: {why}"));
+            }
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let init = Object::new();
+        let _ = Reflect::set(&init, &"type".into(), &"init".into());
+        let _ = Reflect::set(&init, &"module".into(), &self.module);
+        worker.post_message(&init).map_err(|e| js_detail(&e))?;
+        self.slots.borrow_mut().push(Slot {
+            id,
+            worker,
+            dedicated,
+            job: None,
+            idle_since: now_ms(),
+            _on_message: on_message,
+            _on_error: on_error,
+        });
+        Ok(id)
+    }
+
+    fn on_message(&self, slot: u32, data: JsValue) {
+        let get = |k: &str| Reflect::get(&data, &k.into()).unwrap_or(JsValue::UNDEFINED);
+        let kind = get("type").as_string().unwrap_or_default();
+        if kind == "failed" {
+            let why = get("message").as_string().unwrap_or_default();
+            return self.break_pool(format!("a hash worker could not load the module: {why}"));
+        }
+        if kind == "ready" {
+            return;
+        }
+        let id = get("id").as_f64().unwrap_or(-1.0) as u32;
+        let (progress, reply) = {
+            let mut slots = self.slots.borrow_mut();
+            let Some(s) = slots.iter_mut().find(|s| s.id == slot) else { return };
+            let Some((job_id, progress, reply)) = s.job.as_mut() else { return };
+            if *job_id != id {
+                return;
+            }
+            if kind == "progress" {
+                (Some(progress.clone()), None)
+            } else {
+                let reply = reply.take();
+                s.job = None;
+                s.idle_since = now_ms();
+                (None, Some(reply))
+            }
+        };
+        if let Some(p) = progress {
+            p(get("bytes").as_f64().unwrap_or(0.0) as u64);
+            return;
+        }
+        let answer = match kind.as_str() {
+            "done" => Ok(get("text").as_string().unwrap_or_default()),
+            "error" if get("read").as_bool() == Some(true) => Err(JobError::Failed(HashError::Read {
+                at: get("at").as_f64().unwrap_or(0.0) as u64,
+                detail: get("message").as_string().unwrap_or_default(),
+            })),
+            "error" => Err(JobError::Failed(HashError::Input(get("message").as_string().unwrap_or_default()))),
+            _ => Err(JobError::Failed(HashError::Aborted)), // "cancelled": nobody is waiting
+        };
+        if let Some(Some(tx)) = reply {
+            let _ = tx.send(answer);
+        }
+        self.finished(slot);
+    }
+
+    /// A slot's job ended: dedicated workers stop, shared ones take the next job.
+    fn finished(&self, slot: u32) {
+        let dedicated = self.slots.borrow().iter().find(|s| s.id == slot).map(|s| s.dedicated);
+        if dedicated == Some(true) {
+            self.stop_slot(slot);
+        }
+        self.dispatch();
+        self.reap_later();
+    }
+
+    fn stop_slot(&self, slot: u32) {
+        let mut slots = self.slots.borrow_mut();
+        if let Some(i) = slots.iter().position(|s| s.id == slot) {
+            let s = slots.remove(i);
+            s.worker.terminate();
+        }
+    }
+
+    /// Stops shared workers idle for `IDLE_STOP_MS`, checking again while any remain.
+    fn reap_later(&self) {
+        if self.reaper.replace(true) {
+            return;
+        }
+        let me = self.me.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            loop {
+                sleep(IDLE_STOP_MS / 2).await;
+                let Some(pool) = me.upgrade() else { return };
+                let cutoff = now_ms() - IDLE_STOP_MS as f64;
+                let stale: Vec<u32> = pool.slots.borrow().iter().filter(|s| s.job.is_none() && s.idle_since <= cutoff).map(|s| s.id).collect();
+                for id in stale {
+                    pool.stop_slot(id);
+                }
+                if pool.slots.borrow().is_empty() {
+                    pool.reaper.set(false);
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Workers cannot run here: answer every waiting job with `Unavailable` (its caller hashes
+    /// on the main thread) and stop using the pool on this page.
+    fn break_pool(&self, why: String) {
+        if self.broken.borrow().is_some() {
+            return;
+        }
+        warn_off(&why);
+        *self.broken.borrow_mut() = Some(why);
+        let slots: Vec<Slot> = self.slots.borrow_mut().drain(..).collect();
+        let queued: Vec<Job> = self.queue.borrow_mut().drain(..).collect();
+        for mut s in slots {
+            s.worker.terminate();
+            if let Some((_, _, Some(tx))) = s.job.take() {
+                let _ = tx.send(Err(JobError::Unavailable));
+            }
+        }
+        for j in queued {
+            let _ = j.reply.send(Err(JobError::Unavailable));
+        }
+    }
+
+    /// The caller dropped job `id`: forget it if queued, ask its worker to stop if running.
+    fn cancel(&self, id: u32) {
+        let mut queue = self.queue.borrow_mut();
+        if let Some(i) = queue.iter().position(|j| j.id == id) {
+            queue.remove(i);
+            return;
+        }
+        drop(queue);
+        let slots = self.slots.borrow();
+        if let Some(s) = slots.iter().find(|s| matches!(&s.job, Some((j, _, _)) if *j == id)) {
+            let msg = Object::new();
+            let _ = Reflect::set(&msg, &"type".into(), &"cancel".into());
+            let _ = Reflect::set(&msg, &"id".into(), &id.into());
+            let _ = s.worker.post_message(&msg);
+        }
+    }
+
+    /// Shared workers running now (for tests and diagnostics).
+    pub fn workers(&self) -> usize {
+        self.slots.borrow().len()
+    }
+}
+
+fn warn_off(why: &str) {
+    web_sys::console::warn_1(&format!("readset-upload: hashing on the main thread: Web Workers are unavailable ({why})").into());
+}
+
+/// A submitted job; dropping it before it resolves cancels the job.
+struct JobFuture {
+    rx: oneshot::Receiver<Reply>,
+    id: u32,
+    pool: Weak<Pool>,
+}
+
+impl Future for JobFuture {
+    type Output = Reply;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
+        match Pin::new(&mut self.rx).poll(cx) {
+            Poll::Ready(r) => {
+                self.id = 0;
+                Poll::Ready(r.unwrap_or(Err(JobError::Unavailable)))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for JobFuture {
+    fn drop(&mut self) {
+        if self.id != 0 {
+            if let Some(pool) = self.pool.upgrade() {
+                pool.cancel(self.id);
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+// Hashing in Web Workers: part checksums and FASTQ ETags are computed by the worker pool (the
+// upload result counts where each hash job ran), the answers equal the main-thread fallback's,
+// bad gzip found by a worker stops the upload before Complete, a page whose CSP forbids workers
+// still uploads (main thread), and an aborted upload leaves the pool usable.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { startDemo, launchBrowser, openPage } from './harness.mjs';
+import { PAGES, fastqGz, tempDir, waitFor, readSetBytes } from './upload-helpers.mjs';
+
+async function upload(page, path, opts = {}) {
+  await page.evaluate(() => { window.uploads = []; });
+  await page.setInputFiles('#f', [path]);
+  await page.evaluate((o) => window.startUploads(o), opts);
+  await waitFor('the upload to finish', () => page.evaluate(() => window.allDone()), { tries: 1200, everyMs: 100 });
+  return (await page.evaluate(() => window.results()))[0];
+}
+
+async function open(browser, demo, file = 'index.html') {
+  const page = await openPage(browser, `${demo.pageUrl}/${file}`);
+  page.warnings = [];
+  page.on('console', (m) => { if (m.type() === 'warning') page.warnings.push(m.text()); });
+  await page.waitForFunction(() => window.ready === true, null, { timeout: 20_000 });
+  return page;
+}
+
+test('parts and the FASTQ ETag are hashed in workers, with the same answers as the main thread', async () => {
+  const demo = await startDemo(['--www', PAGES]);
+  const browser = await launchBrowser();
+  try {
+    const path = fastqGz(tempDir(), 'workers.fastq.gz', 12000, 21);
+    const parts = Math.ceil(readFileSync(path).length / 65536);
+    const page = await open(browser, demo);
+
+    const w = await upload(page, path);
+    assert.equal(w.ok, true, `${w.code} ${w.message}`);
+    assert.equal(w.parts, parts);
+    assert.deepEqual(w.hashing, { inWorkers: parts + 1, onMainThread: 0 }, 'every part and the ETag ran in a worker');
+    assert.equal(w.etag.status, 'verified');
+    assert.ok(readSetBytes(demo.dataDir, w.readSetId).equals(readFileSync(path)), 'the read set equals the source');
+
+    const m = await upload(page, path, { hashInWorkers: false });
+    assert.equal(m.ok, true, `${m.code} ${m.message}`);
+    assert.deepEqual(m.hashing, { inWorkers: 0, onMainThread: parts + 1 });
+    assert.equal(m.etag.status, 'verified');
+    assert.deepEqual(m.etag.computed, w.etag.computed, 'workers and main thread compute the same ETag');
+    assert.deepEqual(m.partList.map((p) => p.checksum), w.partList.map((p) => p.checksum), 'and the same part checksums');
+    assert.deepEqual(page.problems.filter((p) => p.startsWith('pageerror')), [], 'no uncaught errors');
+  } finally {
+    await browser.close();
+    await demo.stop();
+  }
+});
+
+test('a FASTQ whose gzip breaks mid-file fails with invalid_input from the worker and is never completed', async () => {
+  const demo = await startDemo(['--www', PAGES]);
+  const browser = await launchBrowser();
+  try {
+    const good = readFileSync(fastqGz(tempDir(), 'good.fastq.gz', 12000, 5));
+    const bad = Buffer.concat([good.subarray(0, 200_000), Buffer.alloc(100_000, 0x55), good.subarray(300_000)]);
+    const path = join(tempDir(), 'broken.fastq.gz');
+    writeFileSync(path, bad);
+    const page = await open(browser, demo);
+    const r = await upload(page, path);
+    assert.equal(r.ok, false);
+    assert.equal(r.code, 'invalid_input');
+    assert.match(r.message, /SOURCE1: the FASTQ is not valid gzip/);
+    const sets = await page.evaluate(() => new window.lib.SequenceStoreClient(window.cfg).listReadSets());
+    assert.deepEqual(sets.readSets ?? [], [], 'no read set was created');
+  } finally {
+    await browser.close();
+    await demo.stop();
+  }
+});
+
+test('a page whose Content-Security-Policy forbids workers hashes on the main thread and still verifies', async () => {
+  const demo = await startDemo(['--www', PAGES]);
+  const browser = await launchBrowser();
+  try {
+    const path = fastqGz(tempDir(), 'csp.fastq.gz', 6000, 8);
+    const parts = Math.ceil(readFileSync(path).length / 65536);
+    const page = await open(browser, demo, 'csp.html');
+    const r = await upload(page, path);
+    assert.equal(r.ok, true, `${r.code} ${r.message}`);
+    assert.deepEqual(r.hashing, { inWorkers: 0, onMainThread: parts + 1 });
+    assert.equal(r.etag.status, 'verified');
+    assert.ok(page.warnings.some((t) => t.includes('hashing on the main thread')), `warned once: ${page.warnings}`);
+  } finally {
+    await browser.close();
+    await demo.stop();
+  }
+});
+
+test('after an upload is aborted mid-way, the next upload still hashes in workers', async () => {
+  const demo = await startDemo(['--www', PAGES, '--fault-latency-ms', '200']);
+  const browser = await launchBrowser();
+  try {
+    const path = fastqGz(tempDir(), 'abort.fastq.gz', 12000, 13);
+    const page = await open(browser, demo);
+    await page.setInputFiles('#f', [path]);
+    await page.evaluate(() => window.startUploads({ concurrency: 2 }));
+    await waitFor('the upload id', () => page.evaluate(() => window.uploadIds()[0]));
+    await page.evaluate(() => window.uploads[0].up.abort());
+    await waitFor('the abort', () => page.evaluate(() => window.allDone()));
+    assert.equal((await page.evaluate(() => window.results()))[0].code, 'aborted');
+
+    const r = await upload(page, path, { concurrency: 2 });
+    assert.equal(r.ok, true, `${r.code} ${r.message}`);
+    assert.equal(r.hashing.onMainThread, 0);
+    assert.equal(r.hashing.inWorkers, r.parts + 1);
+  } finally {
+    await browser.close();
+    await demo.stop();
+  }
+});
