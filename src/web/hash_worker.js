@@ -1,8 +1,8 @@
 // The hash worker of readset-upload (a classic worker started from a Blob URL by
 // src/web/pool.rs). It instantiates the package's own WebAssembly.Module, sent by the page,
 // with every wasm-bindgen import stubbed: it only calls the kernel's raw `rsu_*` exports
-// (src/kernel.rs), which import nothing. It reads Blob slices itself, into one reused buffer,
-// so the page's main thread neither reads nor hashes part bytes.
+// (src/kernel.rs), which import nothing. It reads Blob slices itself and copies them into one
+// reused wasm buffer, so the page's main thread neither reads nor hashes part bytes.
 //
 // page -> worker  {type:'init', module} | {type:'job', id, blob, kind, chunk} | {type:'cancel', id}
 // worker -> page  {type:'ready'} | {type:'failed', message}
@@ -45,24 +45,10 @@ function room(s, n) {
   return s.buf;
 }
 
-/** Chunks of `blob`: a BYOB reader filling one reused buffer where the browser has one,
- *  else `slice().arrayBuffer()` per chunk. */
+/** Chunks of `blob`, `chunk` bytes each, by `slice().arrayBuffer()`. (A BYOB reader on
+ *  `blob.stream()` would reuse one buffer, but in Chromium 156 its reads sometimes never
+ *  settled on multi-GiB files: a 4 GiB upload stalled mid-part, twice, at different parts.) */
 async function* chunks(blob, chunk) {
-  let reader = null;
-  try { reader = blob.stream().getReader({ mode: 'byob' }); } catch { reader = null; }
-  if (reader) {
-    let buf = new ArrayBuffer(chunk);
-    try {
-      for (;;) {
-        const { value, done } = await reader.read(new Uint8Array(buf, 0, buf.byteLength));
-        if (done) return;
-        yield value;
-        buf = value.buffer;
-      }
-    } finally {
-      reader.releaseLock();
-    }
-  }
   for (let at = 0; at < blob.size; at += chunk) {
     yield new Uint8Array(await blob.slice(at, Math.min(blob.size, at + chunk)).arrayBuffer());
   }

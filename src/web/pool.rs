@@ -6,11 +6,13 @@
 //!   the compiled `WebAssembly.Module` (`wasm_bindgen::module()`): no second download, no second
 //!   compile.
 //! - A job is a `Blob` (a part's slice, or a whole source for a FASTQ ETag) plus a kind; the
-//!   worker reads it itself into one reused buffer and answers with the digest. The main thread
-//!   never touches the bytes.
+//!   worker reads it itself (`chunk` bytes at a time, copied into one reused wasm buffer) and
+//!   answers with the digest. The main thread never touches the bytes.
 //! - Shared workers are started on demand up to `navigator.hardwareConcurrency` (at most 8) and
 //!   stop after 30 s idle. A *dedicated* job (a whole-file ETag stream, which runs for the
 //!   whole upload) gets a worker of its own, so it never starves part hashing.
+//! - A worker that sends nothing for `STALL_MS` while it has a job is stopped and its job
+//!   hashed on the main thread instead: a browser read that never settles cannot hang an upload.
 //! - Dropping a job's future cancels it (queued: removed; running: the worker stops at its next
 //!   read). When workers cannot run (a Content-Security-Policy without `worker-src blob:`, no
 //!   `Worker`, a module that cannot be shared), the pool turns itself off and [`hash_blob`]
@@ -37,6 +39,11 @@ use crate::kernel::{KernelHasher, Kind};
 const WORKER_JS: &str = include_str!("hash_worker.js");
 const MAX_WORKERS: usize = 8;
 const IDLE_STOP_MS: u64 = 30_000;
+/// Silence (no progress, no answer) after which a worker's job counts as stalled. Workers
+/// report every MiB, so this is far beyond any slow disk.
+const STALL_MS: f64 = 60_000.0;
+/// How often the housekeeping loop checks for idle and stalled workers.
+const CHECK_EVERY_MS: u64 = 5_000;
 
 /// Why a hash did not produce a digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +150,8 @@ struct Slot {
     /// The job running here.
     job: Option<Running>,
     idle_since: f64,
+    /// When the worker last sent anything (or got its job).
+    last_heard: f64,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
@@ -264,7 +273,10 @@ impl Pool {
         let mut slots = self.slots.borrow_mut();
         let Some(s) = slots.iter_mut().find(|s| s.id == slot) else { return };
         match s.worker.post_message(&msg) {
-            Ok(()) => s.job = Some((job.id, job.progress, Some(job.reply))),
+            Ok(()) => {
+                s.job = Some((job.id, job.progress, Some(job.reply)));
+                s.last_heard = now_ms();
+            }
             Err(e) => {
                 drop(slots);
                 let _ = job.reply.send(Err(JobError::Unavailable));
@@ -302,9 +314,11 @@ impl Pool {
             dedicated,
             job: None,
             idle_since: now_ms(),
+            last_heard: now_ms(),
             _on_message: on_message,
             _on_error: on_error,
         });
+        self.housekeeping();
         Ok(id)
     }
 
@@ -322,6 +336,7 @@ impl Pool {
         let (progress, reply) = {
             let mut slots = self.slots.borrow_mut();
             let Some(s) = slots.iter_mut().find(|s| s.id == slot) else { return };
+            s.last_heard = now_ms();
             let Some((job_id, progress, reply)) = s.job.as_mut() else { return };
             if *job_id != id {
                 return;
@@ -361,32 +376,52 @@ impl Pool {
             self.stop_slot(slot);
         }
         self.dispatch();
-        self.reap_later();
     }
 
     fn stop_slot(&self, slot: u32) {
-        let mut slots = self.slots.borrow_mut();
-        if let Some(i) = slots.iter().position(|s| s.id == slot) {
-            let s = slots.remove(i);
-            s.worker.terminate();
-        }
+        drop(self.take_slot(slot));
     }
 
-    /// Stops shared workers idle for `IDLE_STOP_MS`, checking again while any remain.
-    fn reap_later(&self) {
+    /// Removes a slot and terminates its worker; the slot (and any job in it) goes to the caller.
+    fn take_slot(&self, slot: u32) -> Option<Slot> {
+        let mut slots = self.slots.borrow_mut();
+        let i = slots.iter().position(|s| s.id == slot)?;
+        let s = slots.remove(i);
+        s.worker.terminate();
+        Some(s)
+    }
+
+    /// While any worker exists, every `CHECK_EVERY_MS`: stop shared workers idle for
+    /// `IDLE_STOP_MS`, and stop workers silent for `STALL_MS` during a job, whose job then
+    /// runs on the main thread (answered `Unavailable`) while the pool keeps working.
+    fn housekeeping(&self) {
         if self.reaper.replace(true) {
             return;
         }
         let me = self.me.clone();
         wasm_bindgen_futures::spawn_local(async move {
             loop {
-                sleep(IDLE_STOP_MS / 2).await;
+                sleep(CHECK_EVERY_MS).await;
                 let Some(pool) = me.upgrade() else { return };
-                let cutoff = now_ms() - IDLE_STOP_MS as f64;
-                let stale: Vec<u32> = pool.slots.borrow().iter().filter(|s| s.job.is_none() && s.idle_since <= cutoff).map(|s| s.id).collect();
-                for id in stale {
+                let now = now_ms();
+                let (idle, stalled): (Vec<u32>, Vec<u32>) = {
+                    let slots = pool.slots.borrow();
+                    let idle = slots.iter().filter(|s| s.job.is_none() && s.idle_since <= now - IDLE_STOP_MS as f64).map(|s| s.id).collect();
+                    let stalled = slots.iter().filter(|s| s.job.is_some() && s.last_heard <= now - STALL_MS).map(|s| s.id).collect();
+                    (idle, stalled)
+                };
+                for id in idle {
                     pool.stop_slot(id);
                 }
+                for id in stalled {
+                    web_sys::console::warn_1(&"readset-upload: a hash worker went silent; its job runs on the main thread".into());
+                    if let Some(mut s) = pool.take_slot(id) {
+                        if let Some((_, _, Some(tx))) = s.job.take() {
+                            let _ = tx.send(Err(JobError::Unavailable));
+                        }
+                    }
+                }
+                pool.dispatch();
                 if pool.slots.borrow().is_empty() {
                     pool.reaper.set(false);
                     return;
