@@ -29,9 +29,9 @@ const GiB = 1024 * MiB;
 
 // Sizes and rounds. The quick run uses the same code paths on inputs small enough for a test.
 const S = QUICK
-  ? { hashBytes: 1 * MiB, hashRounds: 1, fastqReads: 2000, etagRounds: 1, e2eBytes: 12 * MiB, e2ePart: 5 * MiB, e2eRounds: 1,
+  ? { hashBytes: 1 * MiB, hashRounds: 1, partsBytes: 4 * MiB, partsPart: 1 * MiB, fastqReads: 2000, etagRounds: 1, e2eBytes: 12 * MiB, e2ePart: 5 * MiB, e2eRounds: 1,
       memSmall: 12 * MiB, memLarge: 24 * MiB, memPart: 5 * MiB, proxyPart: 1 * MiB }
-  : { hashBytes: 128 * MiB, hashRounds: 5, fastqReads: 400_000, etagRounds: 5, e2eBytes: 2 * GiB, e2ePart: 100 * MiB, e2eRounds: 3,
+  : { hashBytes: 128 * MiB, hashRounds: 5, partsBytes: 512 * MiB, partsPart: 64 * MiB, fastqReads: 400_000, etagRounds: 5, e2eBytes: 2 * GiB, e2ePart: 100 * MiB, e2eRounds: 3,
       memSmall: 1 * GiB, memLarge: 4 * GiB, memPart: 100 * MiB, proxyPart: 100 * MiB };
 const CONCURRENCY = 4; // the library's default
 const CHUNK = 4 * MiB; // the library's default chunkSize
@@ -247,15 +247,43 @@ try {
       if (hexes.size !== 1) throw new Error(`${alg}: the contenders disagree on the digest: ${[...hexes].join(' ')}`);
       out[alg] = Object.fromEntries(impls.map((i) => [i, { medianMs: median(ms[i]), mbps: mbps(S.hashBytes, median(ms[i])), ms: ms[i] }]));
       const lib = out[alg].library.mbps;
-      row('1 hash', `${alg} library (wasm)`, lib, 'MB/s');
-      row('1 hash', `${alg} hash-wasm`, out[alg]['hash-wasm'].mbps, 'MB/s');
-      row('1 hash', `${alg} library / hash-wasm`, null, '', lib / out[alg]['hash-wasm'].mbps, 1.2);
+      row('1 hash', `${alg} one buffer, one thread: library (wasm)`, lib, 'MB/s');
+      row('1 hash', `${alg} one buffer, one thread: hash-wasm`, out[alg]['hash-wasm'].mbps, 'MB/s');
+      row('1 hash', `${alg} one buffer, one thread: library / hash-wasm`, null, '', lib / out[alg]['hash-wasm'].mbps, 1.2);
       if (out[alg].webcrypto) {
-        row('1 hash', `${alg} WebCrypto one-shot`, out[alg].webcrypto.mbps, 'MB/s');
-        row('1 hash', `${alg} library / WebCrypto`, null, '', lib / out[alg].webcrypto.mbps, alg === 'SHA-256' ? 0.9 : null);
+        row('1 hash', `${alg} one buffer: WebCrypto one-shot`, out[alg].webcrypto.mbps, 'MB/s');
+        row('1 hash', `${alg} one buffer: library (one thread) / WebCrypto`, null, '', lib / out[alg].webcrypto.mbps, alg === 'SHA-256' ? 0.9 : null);
       }
     }
     results.sections.hashing = { bytes: S.hashBytes, chunk: CHUNK, rounds: S.hashRounds, ...out };
+
+    // Per-part digests of a file on disk, as an uploader computes them (see hashPartsOnce).
+    const partsFile = writeRandomFile(join(work, 'parts.bin'), S.partsBytes);
+    await page.setInputFiles('#file', partsFile);
+    const perPart = {};
+    for (const [alg, impls] of Object.entries(algs)) {
+      const ms = Object.fromEntries(impls.map((i) => [i, []]));
+      const hexes = new Set();
+      for (let r = 0; r < S.hashRounds; r++) {
+        for (const impl of (r % 2 ? [...impls].reverse() : impls)) {
+          const res = await page.evaluate(([i, a, p, c]) => window.hashPartsOnce(i, a, p, c), [impl, alg, S.partsPart, CHUNK]);
+          ms[impl].push(res.ms); hexes.add(res.hex);
+        }
+      }
+      if (hexes.size !== 1) throw new Error(`${alg} per part: the contenders disagree on the digests`);
+      perPart[alg] = Object.fromEntries(impls.map((i) => [i, { medianMs: median(ms[i]), mbps: mbps(S.partsBytes, median(ms[i])), ms: ms[i] }]));
+      const lib = perPart[alg].library.mbps;
+      const tag = `${alg} per ${fmt(S.partsPart / MiB, 0)} MiB part of a file`;
+      row('1 parts', `${tag}: library (worker pool)`, lib, 'MB/s');
+      row('1 parts', `${tag}: hash-wasm (one thread)`, perPart[alg]['hash-wasm'].mbps, 'MB/s');
+      row('1 parts', `${tag}: library / hash-wasm`, null, '', lib / perPart[alg]['hash-wasm'].mbps, 1.2);
+      if (perPart[alg].webcrypto) {
+        row('1 parts', `${tag}: WebCrypto one-shot per part`, perPart[alg].webcrypto.mbps, 'MB/s');
+        row('1 parts', `${tag}: library / WebCrypto`, null, '', lib / perPart[alg].webcrypto.mbps, alg === 'SHA-256' ? 0.9 : null);
+      }
+    }
+    results.sections.hashingPerPart = { bytes: S.partsBytes, partSize: S.partsPart, chunk: CHUNK, rounds: S.hashRounds, cores: cpus().length, ...perPart };
+    rmSync(partsFile, { force: true });
     await page.close();
   }
 

@@ -1,6 +1,6 @@
 // The in-browser half of ./run bench. run.mjs calls these functions with page.evaluate and
 // times nothing itself: every figure is measured here with performance.now().
-import init, { Hasher, FastqEtagHasher, uploadReadSet } from './pkg/readset_upload.js';
+import init, { Hasher, hashBlob, uploadReadSet } from './pkg/readset_upload.js';
 
 const MiB = 1024 * 1024;
 await init();
@@ -50,15 +50,47 @@ const file = () => {
   return f;
 };
 
-/** The ETag pipeline on the chosen .fastq.gz: read in chunks from disk, gunzip, hash. */
+/** The ETag pipeline on the chosen .fastq.gz, as the uploader runs it: `hashBlob` streams the
+ *  file through a worker (read in chunks, gunzip, hash). */
 window.etagOnce = async (family, chunk) => {
   const f = file();
   const t0 = performance.now();
-  const h = new FastqEtagHasher(family);
-  for (let at = 0; at < f.size; at += chunk) h.update(new Uint8Array(await f.slice(at, at + chunk).arrayBuffer()));
-  const out = h.finish();
-  h.free();
-  return { ms: performance.now() - t0, ...out };
+  const out = await hashBlob(f, `FASTQ_${family}`, { chunkSize: chunk });
+  if (!out.inWorker) throw new Error('the ETag was not computed in a worker');
+  return { ms: performance.now() - t0, hex: out.hex, uncompressedBytes: out.uncompressedBytes };
+};
+
+/** Per-part hashing of the chosen file, as an uploader needs it: every `partSize` slice gets
+ *  its own digest. library: all parts handed to `hashBlob` at once (the worker pool, one per
+ *  core, reads and hashes them in parallel). hash-wasm: one thread, parts in turn, read in
+ *  `chunk` slices. webcrypto: one-shot `digest` of each whole part read into memory, with as
+ *  many parts at once as there are cores. */
+window.hashPartsOnce = async (impl, alg, partSize, chunk) => {
+  const f = file();
+  const parts = [];
+  for (let at = 0; at < f.size; at += partSize) parts.push(f.slice(at, Math.min(f.size, at + partSize)));
+  const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+  const t0 = performance.now();
+  let hexes;
+  if (impl === 'library') {
+    const outs = await Promise.all(parts.map((p) => hashBlob(p, alg, { chunkSize: chunk })));
+    if (outs.some((o) => !o.inWorker)) throw new Error('a part was not hashed in a worker');
+    hexes = outs.map((o) => o.hex);
+  } else if (impl === 'hash-wasm') {
+    hexes = [];
+    const h = await hashWasmFactory[alg]();
+    for (const p of parts) {
+      h.init();
+      for (let at = 0; at < p.size; at += chunk) h.update(new Uint8Array(await p.slice(at, at + chunk).arrayBuffer()));
+      hexes.push(h.digest('hex'));
+    }
+  } else if (impl === 'webcrypto') {
+    hexes = new Array(parts.length);
+    let next = 0;
+    const lane = async () => { while (next < parts.length) { const i = next++; hexes[i] = hex(await crypto.subtle.digest(alg, await parts[i].arrayBuffer())); } };
+    await Promise.all(Array.from({ length: Math.min(navigator.hardwareConcurrency || 2, parts.length) }, lane));
+  } else throw new Error(`unknown contender ${impl}`);
+  return { ms: performance.now() - t0, hex: hexes.join(',') };
 };
 
 const meta = (tag) => ({ sourceFileType: 'UBAM', name: `bench ${tag}`, subjectId: 'bench', sampleId: 'bench' });

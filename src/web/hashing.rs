@@ -1,5 +1,5 @@
-//! The library's hashers for JS: whole-buffer hashing (`Hasher`) and the FASTQ ETag pipeline
-//! (`FastqEtagHasher`). Portals use them to check a file before or after an upload (e.g. in
+//! The library's hashers for JS: whole-buffer hashing (`Hasher`), the FASTQ ETag pipeline
+//! (`FastqEtagHasher`), and `hashBlob`, which hashes a `Blob` in the worker pool. Portals use them to check a file before or after an upload (e.g. in
 //! their own Web Worker); the benchmark measures them against other implementations.
 
 use js_sys::{Object, Reflect};
@@ -7,10 +7,15 @@ use md5::Md5;
 use sha2::{Digest, Sha256, Sha512};
 use wasm_bindgen::prelude::*;
 
+use std::rc::Rc;
+
+use super::control::Control;
 use super::js_error::to_js;
+use super::pool::{self, HashError};
 use crate::error::Error;
 use crate::etag::{EtagFamily, FastqEtag};
 use crate::hash::to_hex;
+use crate::kernel::Kind;
 
 enum Any {
     Md5(Md5),
@@ -106,4 +111,72 @@ impl FastqEtagHasher {
         let _ = Reflect::set(&out, &"uncompressedBytes".into(), &(etag.uncompressed_bytes as f64).into());
         Ok(out.into())
     }
+}
+
+/// Hashes a whole `Blob` / `File` off the main thread: `hashBlob(blob, algorithm, options?)`.
+///
+/// `algorithm` is `"MD5"`, `"SHA-256"`, `"SHA-512"`, or a FASTQ ETag (`"FASTQ_MD5up"`,
+/// `"FASTQ_SHA256up"`, `"FASTQ_SHA512up"`: gunzip, then hash, as the store computes it).
+/// The blob is read in `options.chunkSize` slices (default 4 MiB) by a worker of the upload
+/// pool, so several calls run in parallel, one per core; `options.inWorker: false` (or a page
+/// where workers cannot run) hashes on the main thread. Resolves to
+/// `{ hex, inWorker, uncompressedBytes? }` (`uncompressedBytes` for FASTQ ETags); rejects with
+/// `invalid_input` for an unknown algorithm, an unreadable blob or bad gzip.
+#[wasm_bindgen(js_name = hashBlob, unchecked_return_type = "Promise<{ hex: string; inWorker: boolean; uncompressedBytes?: number }>")]
+pub fn hash_blob(
+    blob: web_sys::Blob,
+    algorithm: &str,
+    #[wasm_bindgen(unchecked_param_type = "{ chunkSize?: number; inWorker?: boolean }")] options: Option<Object>,
+) -> js_sys::Promise {
+    let kind = match algorithm {
+        "MD5" => Some(Kind::Md5),
+        "SHA-256" => Some(Kind::Sha256),
+        "SHA-512" => Some(Kind::Sha512),
+        "FASTQ_MD5up" => Some(Kind::FastqMd5),
+        "FASTQ_SHA256up" => Some(Kind::FastqSha256),
+        "FASTQ_SHA512up" => Some(Kind::FastqSha512),
+        _ => None,
+    };
+    let opt = |k: &str| options.as_ref().and_then(|o| Reflect::get(o, &k.into()).ok()).filter(|v| !v.is_undefined());
+    let chunk = opt("chunkSize").map(|v| v.as_f64().unwrap_or(-1.0));
+    let in_worker = opt("inWorker").map(|v| v.as_bool());
+    let algorithm = algorithm.to_string();
+    wasm_bindgen_futures::future_to_promise(async move {
+        let kind = kind.ok_or_else(|| {
+            to_js(&Error::invalid_input(format!(
+                "unknown algorithm {algorithm:?}: use \"MD5\", \"SHA-256\", \"SHA-512\", \"FASTQ_MD5up\", \"FASTQ_SHA256up\" or \"FASTQ_SHA512up\""
+            )))
+        })?;
+        let chunk = match chunk {
+            None => crate::blob::READ_CHUNK,
+            Some(c) if (1024.0..=67_108_864.0).contains(&c) && c.fract() == 0.0 => c as u64,
+            Some(c) => return Err(to_js(&Error::invalid_input(format!("`chunkSize` must be 1 KiB to 64 MiB (got {c})")))),
+        };
+        let use_workers = match in_worker {
+            None => true,
+            Some(Some(b)) => b,
+            Some(None) => return Err(to_js(&Error::invalid_input("`inWorker` must be a boolean"))),
+        };
+        let fastq = matches!(kind, Kind::FastqMd5 | Kind::FastqSha256 | Kind::FastqSha512);
+        let (text, worker) = pool::hash_blob(&blob, kind, chunk, fastq, use_workers, Rc::new(|_| {}), &Control::default())
+            .await
+            .map_err(|e| {
+                to_js(&match e {
+                    HashError::Read { at, detail } => Error::invalid_input(format!("the blob could not be read at byte {at}: {detail}")),
+                    HashError::Input(m) => Error::invalid_input(m),
+                    HashError::Aborted => Error::aborted(),
+                })
+            })?;
+        let out = Object::new();
+        let (hex, bytes) = match text.split_once(' ') {
+            Some((h, n)) => (h.to_string(), n.parse::<f64>().ok()),
+            None => (text, None),
+        };
+        let _ = Reflect::set(&out, &"hex".into(), &hex.into());
+        let _ = Reflect::set(&out, &"inWorker".into(), &worker.into());
+        if let Some(n) = bytes {
+            let _ = Reflect::set(&out, &"uncompressedBytes".into(), &n.into());
+        }
+        Ok(out.into())
+    })
 }
