@@ -13,7 +13,7 @@
 let ready = null;   // Promise of the kernel exports
 const cancelled = new Set();
 const OUT_CAP = 4096; // bytes for a result or an error message
-const PROGRESS_EVERY = 1 << 20;
+const PROGRESS_EVERY = 8 << 20; // bytes between progress messages to the page
 
 function stubImports(module) {
   const imports = {};
@@ -47,27 +47,38 @@ function room(s, n) {
 
 const READ_STALL_MS = 3000;
 const MAX_RESTARTS = 50;
-const STALLED = Symbol('stalled');
 
 /** Chunks of `blob`, read by a BYOB reader into one reused `chunk`-byte buffer: no garbage per
  *  read. (`slice().arrayBuffer()` or a default reader allocate a buffer per read, and a busy
  *  worker collects them so late that the renderer grew with the file size: +500 MiB for 4 GiB.)
- *  In Chromium 156 a BYOB read on a multi-GiB file sometimes never settles; a read that takes
- *  longer than READ_STALL_MS is abandoned and reading restarts at the same offset on a fresh
- *  stream (a local read of a few MiB takes milliseconds). */
+ *  In Chromium 156 a BYOB read on a multi-GiB file sometimes never settles; a watchdog cancels
+ *  a read pending for READ_STALL_MS and reading restarts at the same offset on a fresh stream
+ *  (a local read of a few MiB takes milliseconds). */
 async function* chunks(blob, chunk) {
   let at = 0;
   let buf = new ArrayBuffer(chunk);
-  for (let restarts = 0; at < blob.size; restarts++) {
-    if (restarts > MAX_RESTARTS) throw new Error(`reading stalled ${MAX_RESTARTS} times`);
-    const reader = blob.slice(at).stream().getReader({ mode: 'byob' });
-    try {
+  let reader = null;
+  let since = 0; // when the pending read started (0: none pending)
+  let stalled = false;
+  const dog = setInterval(() => {
+    if (since && performance.now() - since > READ_STALL_MS && reader) {
+      stalled = true;
+      reader.cancel().catch(() => {});
+    }
+  }, 1000);
+  try {
+    for (let restarts = 0; at < blob.size; restarts++) {
+      if (restarts > MAX_RESTARTS) throw new Error(`reading stalled ${MAX_RESTARTS} times`);
+      stalled = false;
+      reader = blob.slice(at).stream().getReader({ mode: 'byob' });
       for (;;) {
-        let timer;
-        const stall = new Promise((resolve) => { timer = setTimeout(() => resolve(STALLED), READ_STALL_MS); });
-        const r = await Promise.race([reader.read(new Uint8Array(buf, 0, buf.byteLength)), stall]);
-        clearTimeout(timer);
-        if (r === STALLED) { buf = new ArrayBuffer(chunk); break; } // the hung read keeps the old buffer
+        since = performance.now();
+        const r = await reader.read(new Uint8Array(buf, 0, buf.byteLength)).catch((e) => {
+          if (stalled) return null;
+          throw e;
+        });
+        since = 0;
+        if (stalled) { buf = new ArrayBuffer(chunk); break; } // cancelled by the watchdog: restart here
         if (r.done) {
           if (at < blob.size) throw new Error(`the file ended at byte ${at} of ${blob.size} (was it changed?)`);
           return;
@@ -76,9 +87,10 @@ async function* chunks(blob, chunk) {
         at += r.value.length;
         buf = r.value.buffer;
       }
-    } finally {
-      reader.cancel().catch(() => {});
     }
+  } finally {
+    clearInterval(dog);
+    if (reader) reader.cancel().catch(() => {});
   }
 }
 

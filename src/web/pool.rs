@@ -40,7 +40,7 @@ const WORKER_JS: &str = include_str!("hash_worker.js");
 const MAX_WORKERS: usize = 8;
 const IDLE_STOP_MS: u64 = 30_000;
 /// Silence (no progress, no answer) after which a worker's job counts as stalled. Workers
-/// report every MiB, so this is far beyond any slow disk.
+/// report every 8 MiB and restart stalled reads after 3 s, so this is far beyond any slow disk.
 const STALL_MS: f64 = 60_000.0;
 /// How often the housekeeping loop checks for idle and stalled workers.
 const CHECK_EVERY_MS: u64 = 5_000;

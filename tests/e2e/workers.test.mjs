@@ -1,12 +1,14 @@
 // Hashing in Web Workers: part checksums and FASTQ ETags are computed by the worker pool (the
 // upload result counts where each hash job ran), the answers equal the main-thread fallback's,
 // bad gzip found by a worker stops the upload before Complete, a page whose CSP forbids workers
-// still uploads (main thread), and an aborted upload leaves the pool usable.
+// still uploads (main thread), an aborted upload leaves the pool usable, and hashBlob (the same
+// pool for portals) answers as WebCrypto and node do.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { startDemo, launchBrowser, openPage } from './harness.mjs';
 import { PAGES, fastqGz, tempDir, waitFor, readSetBytes } from './upload-helpers.mjs';
 
@@ -110,6 +112,46 @@ test('after an upload is aborted mid-way, the next upload still hashes in worker
     assert.equal(r.ok, true, `${r.code} ${r.message}`);
     assert.equal(r.hashing.onMainThread, 0);
     assert.equal(r.hashing.inWorkers, r.parts + 1);
+  } finally {
+    await browser.close();
+    await demo.stop();
+  }
+});
+
+test('hashBlob hashes in a worker, agrees with WebCrypto, node and the main thread, and refuses bad arguments', async () => {
+  const demo = await startDemo(['--www', PAGES]);
+  const browser = await launchBrowser();
+  try {
+    const path = fastqGz(tempDir(), 'blob.fastq.gz', 8000, 3);
+    const page = await open(browser, demo);
+    await page.setInputFiles('#f', [path]);
+    const r = await page.evaluate(async () => {
+      const f = document.getElementById('f').files[0];
+      const { hashBlob } = window.lib;
+      const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+      const code = (p) => p.then(() => 'resolved', (e) => `${e.code}: ${e.message}`);
+      return {
+        worker: await hashBlob(f, 'SHA-256', { chunkSize: 65536 }),
+        main: await hashBlob(f, 'SHA-256', { inWorker: false }),
+        webcrypto: hex(await crypto.subtle.digest('SHA-256', await f.arrayBuffer())),
+        md5: await hashBlob(f, 'MD5'),
+        etag: await hashBlob(f, 'FASTQ_MD5up'),
+        notGzip: await code(hashBlob(new Blob(['@r\nACGT\n+\nIIII\n']), 'FASTQ_SHA256up')),
+        unknown: await code(hashBlob(f, 'CRC32')),
+        badChunk: await code(hashBlob(f, 'MD5', { chunkSize: 10 })),
+      };
+    });
+    const bytes = readFileSync(path);
+    const fastq = gunzipSync(bytes);
+    assert.equal(r.worker.inWorker, true);
+    assert.equal(r.main.inWorker, false);
+    assert.equal(r.worker.hex, r.webcrypto);
+    assert.equal(r.main.hex, r.webcrypto);
+    assert.equal(r.md5.hex, createHash('md5').update(bytes).digest('hex'));
+    assert.deepEqual(r.etag, { hex: createHash('md5').update(fastq).digest('hex'), inWorker: true, uncompressedBytes: fastq.length });
+    assert.match(r.notGzip, /^invalid_input: .*not valid gzip/);
+    assert.match(r.unknown, /^invalid_input: unknown algorithm "CRC32"/);
+    assert.match(r.badChunk, /^invalid_input: `chunkSize` must be 1 KiB to 64 MiB/);
   } finally {
     await browser.close();
     await demo.stop();
