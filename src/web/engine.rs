@@ -1,12 +1,14 @@
 //! The upload engine: create (or resume), hash and send parts in parallel, complete, wait for
 //! ACTIVE, verify the ETag.
 //!
-//! Data flow: one hashing stream reads each source's parts in order (the FASTQ ETag needs the
-//! bytes in order) in bounded chunks, feeding the part's SHA-256 and the source's ETag
-//! pipeline; each hashed part becomes an upload future, and at most `concurrency` of them run
-//! at once (`buffer_unordered`). The hashing stream is only pulled when an upload slot is free,
-//! so hashing runs at most `concurrency` parts ahead and memory stays at one read chunk plus
-//! the hashers' state. A part's body is the `Blob` slice, sent by the browser from disk.
+//! Data flow: part SHA-256s are computed in the Web Worker pool ([`super::pool`]), in part
+//! order, up to cores - 1 parts at once (`buffered`); each hashed part becomes an upload future,
+//! and at most `concurrency` of them run at once (`buffer_unordered`). The hashing stream is
+//! only pulled when an upload slot is free, so hashing runs only a few parts ahead. Each FASTQ
+//! source's ETag (gunzip + hash, which needs the bytes in order) streams through a worker of its
+//! own meanwhile; Complete waits for it. Workers read the `Blob` themselves in bounded chunks,
+//! and a part's body is the `Blob` slice, sent by the browser from disk: the main thread holds
+//! no part bytes.
 //!
 //! Only parts the server confirmed (and whose checksum matched, where comparable) enter the
 //! Complete list; on resume the server's part list is trusted over local memory.
@@ -494,12 +496,12 @@ impl Engine {
         self.completion_sent.get()
     }
 
-    /// Part checksums, in part order, at most `concurrency` parts ahead of the uploads (the
-    /// send loop pulls this stream only when it has a free slot). Up to `concurrency` parts
-    /// hash at once: in the worker pool they run in parallel, one per core.
+    /// Part checksums, in part order, a few parts ahead of the uploads (the send loop pulls
+    /// this stream only when it has a free slot). Up to `pool::upload_hash_jobs()` parts (cores
+    /// minus one, at least one) hash at once, in parallel in the worker pool.
     fn hashed_parts(self: Rc<Self>) -> impl Stream<Item = Result<HashedPart, Error>> {
         let order: Vec<Part> = self.v.plans.iter().flatten().copied().collect();
-        let ahead = self.v.concurrency as usize;
+        let ahead = pool::upload_hash_jobs().min(self.v.concurrency as usize);
         stream::iter(order)
             .map(move |part| {
                 let engine = self.clone();

@@ -9,7 +9,8 @@
 //!   worker reads it itself (`chunk` bytes at a time, copied into one reused wasm buffer) and
 //!   answers with the digest. The main thread never touches the bytes.
 //! - Shared workers are started on demand up to `navigator.hardwareConcurrency` (at most 8) and
-//!   stop after 30 s idle. A *dedicated* job (a whole-file ETag stream, which runs for the
+//!   stop after 30 s idle. An upload keeps at most [`upload_hash_jobs`] (cores - 1) part hashes
+//!   in flight, so one core stays free for the page. A *dedicated* job (a whole-file ETag stream, which runs for the
 //!   whole upload) gets a worker of its own, so it never starves part hashing.
 //! - A worker that sends nothing for `STALL_MS` while it has a job is stopped and its job
 //!   hashed on the main thread instead: a browser read that never settles cannot hang an upload.
@@ -202,11 +203,7 @@ impl Pool {
         let parts = Array::of1(&JsValue::from_str(WORKER_JS));
         let blob = Blob::new_with_str_sequence_and_options(&parts, &props).map_err(|e| js_detail(&e))?;
         let url = Url::create_object_url_with_blob(&blob).map_err(|e| js_detail(&e))?;
-        let cores = Reflect::get(&global, &"navigator".into())
-            .and_then(|n| Reflect::get(&n, &"hardwareConcurrency".into()))
-            .ok()
-            .and_then(|c| c.as_f64())
-            .unwrap_or(2.0) as usize;
+        let cores = cores();
         Ok(Rc::new_cyclic(|me| Pool {
             me: me.clone(),
             url,
@@ -472,6 +469,25 @@ impl Pool {
     pub fn workers(&self) -> usize {
         self.slots.borrow().len()
     }
+}
+
+/// `navigator.hardwareConcurrency` (2 when unknown).
+pub fn cores() -> usize {
+    Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|n| Reflect::get(&n, &"hardwareConcurrency".into()))
+        .ok()
+        .and_then(|c| c.as_f64())
+        .filter(|c| *c >= 1.0)
+        .unwrap_or(2.0) as usize
+}
+
+/// Part hashes one upload keeps in flight: one per core but one, which stays free for the
+/// page's main thread and the browser's network work. Measured on 2 cores (BENCHMARKS.md):
+/// two hashing workers left the main thread with 90 ms tasks and the renderer 12 % larger on
+/// a 4 GiB file than on a 1 GiB one, for no faster upload; one worker: no task over 50 ms.
+/// `hashBlob` calls are not limited: hashing alone uses every core.
+pub fn upload_hash_jobs() -> usize {
+    cores().saturating_sub(1).clamp(1, MAX_WORKERS)
 }
 
 fn warn_off(why: &str) {
