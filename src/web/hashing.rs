@@ -6,6 +6,7 @@ use js_sys::{Object, Reflect};
 use md5::Md5;
 use sha2::{Digest, Sha256, Sha512};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use std::rc::Rc;
 
@@ -113,6 +114,13 @@ impl FastqEtagHasher {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `HashBlobOptions` (TypeScript).
+    #[wasm_bindgen(typescript_type = "HashBlobOptions")]
+    pub type HashBlobOptionsArg;
+}
+
 /// Hashes a whole `Blob` / `File` off the main thread: `hashBlob(blob, algorithm, options?)`.
 ///
 /// `algorithm` is `"MD5"`, `"SHA-256"`, `"SHA-512"`, or a FASTQ ETag (`"FASTQ_MD5up"`,
@@ -125,10 +133,11 @@ impl FastqEtagHasher {
 #[wasm_bindgen(js_name = hashBlob, unchecked_return_type = "Promise<{ hex: string; inWorker: boolean; uncompressedBytes?: number }>")]
 pub fn hash_blob(
     blob: web_sys::Blob,
-    algorithm: &str,
-    #[wasm_bindgen(unchecked_param_type = "{ chunkSize?: number; inWorker?: boolean }")] options: Option<Object>,
+    #[wasm_bindgen(unchecked_param_type = "HashAlgorithm")] algorithm: String,
+    options: Option<HashBlobOptionsArg>,
 ) -> js_sys::Promise {
-    let kind = match algorithm {
+    let options: Option<Object> = options.map(JsCast::unchecked_into);
+    let kind = match algorithm.as_str() {
         "MD5" => Some(Kind::Md5),
         "SHA-256" => Some(Kind::Sha256),
         "SHA-512" => Some(Kind::Sha512),
@@ -140,7 +149,6 @@ pub fn hash_blob(
     let opt = |k: &str| options.as_ref().and_then(|o| Reflect::get(o, &k.into()).ok()).filter(|v| !v.is_undefined());
     let chunk = opt("chunkSize").map(|v| v.as_f64().unwrap_or(-1.0));
     let in_worker = opt("inWorker").map(|v| v.as_bool());
-    let algorithm = algorithm.to_string();
     wasm_bindgen_futures::future_to_promise(async move {
         let kind = kind.ok_or_else(|| {
             to_js(&Error::invalid_input(format!(

@@ -409,3 +409,14 @@ export interface SevenBridgesUploadResult {
   /** The file as the completion answered it: `{id, name, size, project, ...}`. */
   file: { id: string; name: string; size: number; project?: string; [field: string]: unknown };
 }
+
+/** What `hashBlob` computes: a digest of the bytes, or a FASTQ ETag (gunzip, then hash). */
+export type HashAlgorithm = "MD5" | "SHA-256" | "SHA-512" | "FASTQ_MD5up" | "FASTQ_SHA256up" | "FASTQ_SHA512up";
+
+/** Options of `hashBlob`. */
+export interface HashBlobOptions {
+  /** Bytes read at once, 1 KiB..64 MiB. Default 4 MiB. */
+  chunkSize?: number;
+  /** Hash in a Web Worker of the pool (default true); false hashes on the calling thread. */
+  inWorker?: boolean;
+}

@@ -159,6 +159,9 @@ function assertUploaded(result, name, problems) {
   assert.equal(result.metadata.status, 'ACTIVE');
   assert.equal(result.maxUploaded, size, 'progress events reached every byte');
   assert.deepEqual(result.phases.filter((p) => p === 'uploading' || p === 'done'), ['uploading', 'done']);
+  // The worker pool starts from a Blob URL with the page's compiled module: no bundler set-up.
+  assert.equal(result.upload.hashing.onMainThread, 0, 'every hash ran in a Web Worker');
+  assert.ok(result.upload.hashing.inWorkers >= 2, JSON.stringify(result.upload.hashing));
   assert.deepEqual(problems, []);
   return readSetFromProxy(result.upload.readSetId).then((stored) => {
     assert.equal(stored.status, 'ACTIVE');

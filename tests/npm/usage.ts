@@ -6,6 +6,7 @@ import init, {
   initSync,
   version,
   uploadReadSet,
+  hashBlob,
   ReadSetUploader,
   SequenceStoreClient,
   type InitInput,
@@ -76,6 +77,7 @@ export async function uploading(r1: File, r2: File, bam: File, controller: Abort
     partSize: 100 * 1024 * 1024,
     concurrency: 4,
     chunkSize: 4 * 1024 * 1024,
+    hashInWorkers: true,
     uploadId: undefined,
     verifyPartChecksums: 'auto',
     verifyEtag: true,
@@ -118,6 +120,8 @@ export async function uploading(r1: File, r2: File, bam: File, controller: Abort
     const etag: EtagReport = r.etag;
     const stored: ReadSetEtag | null = etag.stored;
     const fields: [string, string, string, number, number] = [r.readSetId, r.uploadId, r.status, r.parts, r.bytes];
+    const where: number = r.hashing.inWorkers + r.hashing.onMainThread;
+    void where;
     void [parts, stored, fields, etag.status satisfies 'verified' | 'mismatch' | 'unchecked'];
   } catch (e) {
     const err = e as ReadSetUploadError;
@@ -177,4 +181,12 @@ export async function listing(): Promise<void> {
   void ({ status: 'DONE' } satisfies ReadSetFilter);
   // @ts-expect-error: the listing result is typed
   void sets.items;
+
+  const digest: { hex: string; inWorker: boolean; uncompressedBytes?: number } = await hashBlob(new Blob(['x']), 'SHA-256', { chunkSize: 1 << 20, inWorker: true });
+  await hashBlob(new Blob(['x']), 'FASTQ_MD5up');
+  void digest;
+  // @ts-expect-error: the options are typed
+  await hashBlob(new Blob(['x']), 'MD5', { workers: 2 });
+  // @ts-expect-error: the algorithms are named
+  await hashBlob(new Blob(['x']), 'CRC32');
 }
