@@ -25,7 +25,7 @@ use super::control::Control;
 use super::http::{self, Body};
 use super::online::{is_online, wait_online};
 use super::persist::{self, SavedUpload};
-use super::pool::{self, HashError, Where};
+use super::pool::{self, HashError, JobSpec, Where};
 use super::progress::{PartState, Phase, Progress};
 use super::timer::{now_ms, sleep};
 use crate::adaptive::{Adaptive, Outcome, Start};
@@ -522,12 +522,13 @@ impl Engine {
             .map_err(|e| Error::invalid_input(format!("{} could not be sliced: {e:?}", part.source)))?;
         let engine = self.clone();
         let on_bytes: Rc<dyn Fn(u64)> = Rc::new(move |n| engine.progress.hashed(n));
-        let (hex, in_worker) = pool::hash_blob(&slice, Kind::Sha256, self.v.chunk_size, false, self.v.hash_in_workers, on_bytes, &self.control)
+        let job = JobSpec { use_workers: self.v.hash_in_workers, ..JobSpec::new(Kind::Sha256, self.v.chunk_size) };
+        let d = pool::hash_blob(&slice, &job, on_bytes, &self.control)
             .await
             .map_err(|e| self.hash_error(part.source, part.start, e).for_part(part_ref(part)))?;
-        self.count_hash(in_worker);
+        self.count_hash(d.in_worker);
         self.progress.part(part, PartState::Hashed);
-        Ok(hex)
+        Ok(d.text)
     }
 
     /// The whole-source FASTQ ETag of `source`, streamed through a worker of its own while the
@@ -535,12 +536,10 @@ impl Engine {
     async fn source_etag(&self, source: usize, family: EtagFamily) -> Result<Etag, Error> {
         let src = if source == 0 { Source::Source1 } else { Source::Source2 };
         let ignore: Rc<dyn Fn(u64)> = Rc::new(|_| {});
-        let (text, in_worker) =
-            pool::hash_blob(&self.files[source], Kind::fastq(family), self.v.chunk_size, true, self.v.hash_in_workers, ignore, &self.control)
-                .await
-                .map_err(|e| self.hash_error(src, 0, e))?;
-        self.count_hash(in_worker);
-        let (hex, bytes) = text.split_once(' ').unwrap_or((text.as_str(), "0"));
+        let job = JobSpec { dedicated: true, use_workers: self.v.hash_in_workers, ..JobSpec::new(Kind::fastq(family), self.v.chunk_size) };
+        let d = pool::hash_blob(&self.files[source], &job, ignore, &self.control).await.map_err(|e| self.hash_error(src, 0, e))?;
+        self.count_hash(d.in_worker);
+        let (hex, bytes) = d.text.split_once(' ').unwrap_or((d.text.as_str(), "0"));
         Ok(Etag { algorithm: family.fastq_algorithm(), hex: hex.to_string(), uncompressed_bytes: bytes.parse().unwrap_or(0) })
     }
 

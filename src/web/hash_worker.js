@@ -4,9 +4,9 @@
 // (src/kernel.rs), which import nothing. It reads Blob slices itself and copies them into one
 // reused wasm buffer, so the page's main thread neither reads nor hashes part bytes.
 //
-// page -> worker  {type:'init', module} | {type:'job', id, blob, kind, chunk} | {type:'cancel', id}
+// page -> worker  {type:'init', module} | {type:'job', id, blob, kind, chunk, stallMs, stallEvery} | {type:'cancel', id}
 // worker -> page  {type:'ready'} | {type:'failed', message}
-//                 {type:'progress', id, bytes} | {type:'done', id, text}
+//                 {type:'progress', id, bytes} | {type:'done', id, text, restarts}
 //                 {type:'error', id, message, read, at} | {type:'cancelled', id}
 'use strict';
 
@@ -45,40 +45,57 @@ function room(s, n) {
   return s.buf;
 }
 
-const READ_STALL_MS = 3000;
-const MAX_RESTARTS = 50;
+const MAX_RESTARTS = 50; // in a row without a byte read in between
 
 /** Chunks of `blob`, read by a BYOB reader into one reused `chunk`-byte buffer: no garbage per
  *  read. (`slice().arrayBuffer()` or a default reader allocate a buffer per read, and a busy
  *  worker collects them so late that the renderer grew with the file size: +500 MiB for 4 GiB.)
  *  In Chromium 156 a BYOB read on a multi-GiB file sometimes never settles; a watchdog cancels
- *  a read pending for READ_STALL_MS and reading restarts at the same offset on a fresh stream
- *  (a local read of a few MiB takes milliseconds). */
-async function* chunks(blob, chunk) {
+ *  a read pending for `stallMs` (the job's, default 3000) and reading restarts at the same
+ *  offset on a fresh stream (a local read of a few MiB takes milliseconds). `stats.restarts`
+ *  counts the restarts. */
+async function* chunks(blob, chunk, stallMs, stats, stallEvery) {
   let at = 0;
   let buf = new ArrayBuffer(chunk);
   let reader = null;
   let since = 0; // when the pending read started (0: none pending)
   let stalled = false;
+  let reads = 0;
+  let unhang = null; // settles a simulated hung read (tests)
   const dog = setInterval(() => {
-    if (since && performance.now() - since > READ_STALL_MS && reader) {
+    if (since && performance.now() - since > stallMs && reader) {
       stalled = true;
       reader.cancel().catch(() => {});
+      if (unhang) unhang();
     }
-  }, 1000);
+  }, Math.min(1000, stallMs));
   try {
-    for (let restarts = 0; at < blob.size; restarts++) {
-      if (restarts > MAX_RESTARTS) throw new Error(`reading stalled ${MAX_RESTARTS} times`);
+    let inARow = 0;
+    let lastAt = -1;
+    while (at < blob.size) {
+      inARow = at === lastAt ? inARow + 1 : 0;
+      lastAt = at;
+      if (inARow > MAX_RESTARTS) throw new Error(`reading stalled ${MAX_RESTARTS} times in a row at byte ${at}`);
       stalled = false;
       reader = blob.slice(at).stream().getReader({ mode: 'byob' });
       for (;;) {
         since = performance.now();
-        const r = await reader.read(new Uint8Array(buf, 0, buf.byteLength)).catch((e) => {
+        // Tests simulate Chromium's hung read on every `stallEvery`-th read: a read that
+        // settles only when the watchdog cancels it.
+        const pending = stallEvery && ++reads % stallEvery === 0
+          ? new Promise((resolve) => { unhang = () => resolve({ done: true }); })
+          : reader.read(new Uint8Array(buf, 0, buf.byteLength));
+        const r = await pending.catch((e) => {
           if (stalled) return null;
           throw e;
         });
         since = 0;
-        if (stalled) { buf = new ArrayBuffer(chunk); break; } // cancelled by the watchdog: restart here
+        unhang = null;
+        if (stalled) { // cancelled by the watchdog: restart here
+          stats.restarts++;
+          buf = new ArrayBuffer(chunk);
+          break;
+        }
         if (r.done) {
           if (at < blob.size) throw new Error(`the file ended at byte ${at} of ${blob.size} (was it changed?)`);
           return;
@@ -94,14 +111,15 @@ async function* chunks(blob, chunk) {
   }
 }
 
-async function run(s, { id, blob, kind, chunk }) {
+async function run(s, { id, blob, kind, chunk, stallMs, stallEvery }) {
+  const stats = { restarts: 0 };
   const { k } = s;
   const h = k.rsu_hasher_new(kind);
   if (!h) return postMessage({ type: 'error', id, message: `unknown hash kind ${kind}`, read: false });
   let at = 0;
   let unreported = 0;
   try {
-    for await (const bytes of chunks(blob, chunk)) {
+    for await (const bytes of chunks(blob, chunk, stallMs || 3000, stats, stallEvery || 0)) {
       if (cancelled.delete(id)) {
         k.rsu_hasher_drop(h);
         return postMessage({ type: 'cancelled', id });
@@ -124,7 +142,7 @@ async function run(s, { id, blob, kind, chunk }) {
   if (unreported) postMessage({ type: 'progress', id, bytes: unreported });
   const n = k.rsu_hasher_finish(h, s.out, OUT_CAP);
   const text = new TextDecoder().decode(new Uint8Array(k.memory.buffer, s.out, Math.abs(n)).slice());
-  if (n >= 0) postMessage({ type: 'done', id, text });
+  if (n >= 0) postMessage({ type: 'done', id, text, restarts: stats.restarts });
   else postMessage({ type: 'error', id, message: text, read: false });
 }
 

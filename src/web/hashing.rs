@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use super::control::Control;
 use super::js_error::to_js;
-use super::pool::{self, HashError};
+use super::pool::{self, HashError, JobSpec};
 use crate::error::Error;
 use crate::etag::{EtagFamily, FastqEtag};
 use crate::hash::to_hex;
@@ -127,10 +127,11 @@ extern "C" {
 /// `"FASTQ_SHA256up"`, `"FASTQ_SHA512up"`: gunzip, then hash, as the store computes it).
 /// The blob is read in `options.chunkSize` slices (default 4 MiB) by a worker of the upload
 /// pool, so several calls run in parallel, one per core; `options.inWorker: false` (or a page
-/// where workers cannot run) hashes on the main thread. Resolves to
-/// `{ hex, inWorker, uncompressedBytes? }` (`uncompressedBytes` for FASTQ ETags); rejects with
+/// where workers cannot run) hashes on the main thread; `options.readStallMs` (default 3000)
+/// abandons a worker read pending that long and restarts it at the same offset. Resolves to
+/// `{ hex, inWorker, readRestarts, uncompressedBytes? }` (`uncompressedBytes` for FASTQ ETags); rejects with
 /// `invalid_input` for an unknown algorithm, an unreadable blob or bad gzip.
-#[wasm_bindgen(js_name = hashBlob, unchecked_return_type = "Promise<{ hex: string; inWorker: boolean; uncompressedBytes?: number }>")]
+#[wasm_bindgen(js_name = hashBlob, unchecked_return_type = "Promise<HashBlobResult>")]
 pub fn hash_blob(
     blob: web_sys::Blob,
     #[wasm_bindgen(unchecked_param_type = "HashAlgorithm")] algorithm: String,
@@ -149,6 +150,9 @@ pub fn hash_blob(
     let opt = |k: &str| options.as_ref().and_then(|o| Reflect::get(o, &k.into()).ok()).filter(|v| !v.is_undefined());
     let chunk = opt("chunkSize").map(|v| v.as_f64().unwrap_or(-1.0));
     let in_worker = opt("inWorker").map(|v| v.as_bool());
+    let stall = opt("readStallMs").map(|v| v.as_f64().unwrap_or(-1.0));
+    // Undocumented test hook: every n-th worker read hangs until the stall watchdog cancels it.
+    let simulate_stall_every = opt("_stallEveryNthRead").and_then(|v| v.as_f64()).map_or(0, |n| n.clamp(0.0, 1e9) as u32);
     wasm_bindgen_futures::future_to_promise(async move {
         let kind = kind.ok_or_else(|| {
             to_js(&Error::invalid_input(format!(
@@ -165,16 +169,21 @@ pub fn hash_blob(
             Some(Some(b)) => b,
             Some(None) => return Err(to_js(&Error::invalid_input("`inWorker` must be a boolean"))),
         };
+        let read_stall_ms = match stall {
+            None => pool::DEFAULT_READ_STALL_MS,
+            Some(ms) if (1.0..=3_600_000.0).contains(&ms) && ms.fract() == 0.0 => ms as u32,
+            Some(ms) => return Err(to_js(&Error::invalid_input(format!("`readStallMs` must be 1 to 3600000 (got {ms})")))),
+        };
         let fastq = matches!(kind, Kind::FastqMd5 | Kind::FastqSha256 | Kind::FastqSha512);
-        let (text, worker) = pool::hash_blob(&blob, kind, chunk, fastq, use_workers, Rc::new(|_| {}), &Control::default())
-            .await
-            .map_err(|e| {
-                to_js(&match e {
-                    HashError::Read { at, detail } => Error::invalid_input(format!("the blob could not be read at byte {at}: {detail}")),
-                    HashError::Input(m) => Error::invalid_input(m),
-                    HashError::Aborted => Error::aborted(),
-                })
-            })?;
+        let job = JobSpec { kind, chunk, dedicated: fastq, use_workers, read_stall_ms, simulate_stall_every };
+        let d = pool::hash_blob(&blob, &job, Rc::new(|_| {}), &Control::default()).await.map_err(|e| {
+            to_js(&match e {
+                HashError::Read { at, detail } => Error::invalid_input(format!("the blob could not be read at byte {at}: {detail}")),
+                HashError::Input(m) => Error::invalid_input(m),
+                HashError::Aborted => Error::aborted(),
+            })
+        })?;
+        let (text, worker) = (d.text, d.in_worker);
         let out = Object::new();
         let (hex, bytes) = match text.split_once(' ') {
             Some((h, n)) => (h.to_string(), n.parse::<f64>().ok()),
@@ -182,6 +191,7 @@ pub fn hash_blob(
         };
         let _ = Reflect::set(&out, &"hex".into(), &hex.into());
         let _ = Reflect::set(&out, &"inWorker".into(), &worker.into());
+        let _ = Reflect::set(&out, &"readRestarts".into(), &d.read_restarts.into());
         if let Some(n) = bytes {
             let _ = Reflect::set(&out, &"uncompressedBytes".into(), &n.into());
         }

@@ -71,31 +71,61 @@ pub struct Where {
     pub main_thread: u32,
 }
 
-/// Hashes all of `blob` with `kind`, in a worker when the pool runs, else on the main thread.
-/// `progress` gets the bytes hashed as they go. `use_workers: false` forces the main thread.
-/// Returns the kernel's text (see [`KernelHasher::finish`]) and whether a worker computed it.
-pub async fn hash_blob(
-    blob: &Blob,
-    kind: Kind,
-    chunk: u64,
-    dedicated: bool,
-    use_workers: bool,
-    progress: Rc<dyn Fn(u64)>,
-    control: &Control,
-) -> Result<(String, bool), HashError> {
-    if use_workers {
+/// Hashes all of `blob` as `job` says, in a worker when the pool runs, else on the main thread.
+/// `progress` gets the bytes hashed as they go.
+pub async fn hash_blob(blob: &Blob, job: &JobSpec, progress: Rc<dyn Fn(u64)>, control: &Control) -> Result<Digest, HashError> {
+    if job.use_workers {
         if let Some(pool) = Pool::get() {
-            let job = pool.submit(blob.clone(), kind, chunk, dedicated, progress.clone());
-            match control.unless_aborted(job).await {
+            let pending = pool.submit(blob.clone(), job, progress.clone());
+            match control.unless_aborted(pending).await {
                 Err(_) => return Err(HashError::Aborted),
-                Ok(Ok(text)) => return Ok((text, true)),
+                Ok(Ok(d)) => return Ok(d),
                 Ok(Err(JobError::Failed(e))) => return Err(e),
                 // The pool broke under this job (worker could not start): hash here instead.
                 Ok(Err(JobError::Unavailable)) => {}
             }
         }
     }
-    hash_on_main_thread(blob, kind, chunk, &*progress, control).await.map(|t| (t, false))
+    let text = hash_on_main_thread(blob, job.kind, job.chunk, &*progress, control).await?;
+    Ok(Digest { text, in_worker: false, read_restarts: 0 })
+}
+
+/// What to hash and how.
+#[derive(Debug, Clone, Copy)]
+pub struct JobSpec {
+    /// The hash.
+    pub kind: Kind,
+    /// Bytes per read.
+    pub chunk: u64,
+    /// Run on a worker of its own (a whole-file ETag stream), not a shared one.
+    pub dedicated: bool,
+    /// Use the worker pool when it runs (else the main thread).
+    pub use_workers: bool,
+    /// A worker read pending this long is abandoned and restarted at the same offset.
+    pub read_stall_ms: u32,
+    /// Tests only: every n-th worker read hangs until the stall watchdog cancels it (0: never).
+    pub simulate_stall_every: u32,
+}
+
+impl JobSpec {
+    /// A shared-worker job of `kind` reading `chunk` bytes at a time, with the default stall limit.
+    pub fn new(kind: Kind, chunk: u64) -> Self {
+        JobSpec { kind, chunk, dedicated: false, use_workers: true, read_stall_ms: DEFAULT_READ_STALL_MS, simulate_stall_every: 0 }
+    }
+}
+
+/// Default of [`JobSpec::read_stall_ms`].
+pub const DEFAULT_READ_STALL_MS: u32 = 3000;
+
+/// A finished hash.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    /// The kernel's text (see [`KernelHasher::finish`]).
+    pub text: String,
+    /// Whether a worker computed it.
+    pub in_worker: bool,
+    /// Reads the worker abandoned as stalled and restarted.
+    pub read_restarts: u32,
 }
 
 /// The fallback: read `chunk`-sized slices and hash them here, yielding between reads and
@@ -130,13 +160,15 @@ enum JobError {
     Unavailable,
 }
 
-type Reply = Result<String, JobError>;
+type Reply = Result<Digest, JobError>;
 
 struct Job {
     id: u32,
     blob: Blob,
     kind: Kind,
     chunk: u64,
+    stall_ms: u32,
+    stall_every: u32,
     progress: Rc<dyn Fn(u64)>,
     reply: oneshot::Sender<Reply>,
 }
@@ -224,11 +256,11 @@ impl Pool {
     }
 
     /// Queues a job; the returned future resolves with the kernel's text. Dropping it cancels.
-    fn submit(&self, blob: Blob, kind: Kind, chunk: u64, dedicated: bool, progress: Rc<dyn Fn(u64)>) -> JobFuture {
+    fn submit(&self, blob: Blob, spec: &JobSpec, progress: Rc<dyn Fn(u64)>) -> JobFuture {
         let (reply, rx) = oneshot::channel();
         let id = self.fresh_id();
-        let job = Job { id, blob, kind, chunk: chunk.max(1), progress, reply };
-        if dedicated {
+        let job = Job { id, blob, kind: spec.kind, chunk: spec.chunk.max(1), stall_ms: spec.read_stall_ms.max(1), stall_every: spec.simulate_stall_every, progress, reply };
+        if spec.dedicated {
             match self.spawn(true) {
                 Ok(slot) => self.start_on(slot, job),
                 Err(why) => self.break_pool(why),
@@ -267,6 +299,8 @@ impl Pool {
         let _ = Reflect::set(&msg, &"blob".into(), &job.blob);
         let _ = Reflect::set(&msg, &"kind".into(), &(job.kind as u32).into());
         let _ = Reflect::set(&msg, &"chunk".into(), &(job.chunk as f64).into());
+        let _ = Reflect::set(&msg, &"stallMs".into(), &job.stall_ms.into());
+        let _ = Reflect::set(&msg, &"stallEvery".into(), &job.stall_every.into());
         let mut slots = self.slots.borrow_mut();
         let Some(s) = slots.iter_mut().find(|s| s.id == slot) else { return };
         match s.worker.post_message(&msg) {
@@ -352,7 +386,11 @@ impl Pool {
             return;
         }
         let answer = match kind.as_str() {
-            "done" => Ok(get("text").as_string().unwrap_or_default()),
+            "done" => Ok(Digest {
+                text: get("text").as_string().unwrap_or_default(),
+                in_worker: true,
+                read_restarts: get("restarts").as_f64().unwrap_or(0.0) as u32,
+            }),
             "error" if get("read").as_bool() == Some(true) => Err(JobError::Failed(HashError::Read {
                 at: get("at").as_f64().unwrap_or(0.0) as u64,
                 detail: get("message").as_string().unwrap_or_default(),

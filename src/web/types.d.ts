@@ -419,4 +419,20 @@ export interface HashBlobOptions {
   chunkSize?: number;
   /** Hash in a Web Worker of the pool (default true); false hashes on the calling thread. */
   inWorker?: boolean;
+  /** A worker read pending this long (ms) is abandoned and restarted at the same offset (a
+   * Chromium Blob read sometimes never settles). 1..3600000, default 3000; raise it for slow
+   * network drives. */
+  readStallMs?: number;
+}
+
+/** What `hashBlob` resolves to. */
+export interface HashBlobResult {
+  /** Lowercase hex digest. */
+  hex: string;
+  /** Whether a Web Worker computed it. */
+  inWorker: boolean;
+  /** Reads abandoned as stalled and restarted (0 normally). */
+  readRestarts: number;
+  /** FASTQ ETags: bytes of uncompressed FASTQ hashed. */
+  uncompressedBytes?: number;
 }
