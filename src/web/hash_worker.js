@@ -1,8 +1,9 @@
 // The hash worker of readset-upload (a classic worker started from a Blob URL by
 // src/web/pool.rs). It instantiates the package's own WebAssembly.Module, sent by the page,
 // with every wasm-bindgen import stubbed: it only calls the kernel's raw `rsu_*` exports
-// (src/kernel.rs), which import nothing. It reads Blob slices itself and copies them into one
-// reused wasm buffer, so the page's main thread neither reads nor hashes part bytes.
+// (src/kernel.rs), which import nothing. It reads Blob slices itself (byobChunks, from
+// src/web/reader.js, prepended to this source by pool.rs) and copies them into one reused wasm
+// buffer, so the page's main thread neither reads nor hashes part bytes.
 //
 // page -> worker  {type:'init', module} | {type:'job', id, blob, kind, chunk, stallMs, stallEvery} | {type:'cancel', id}
 // worker -> page  {type:'ready'} | {type:'failed', message}
@@ -45,72 +46,6 @@ function room(s, n) {
   return s.buf;
 }
 
-const MAX_RESTARTS = 50; // in a row without a byte read in between
-
-/** Chunks of `blob`, read by a BYOB reader into one reused `chunk`-byte buffer: no garbage per
- *  read. (`slice().arrayBuffer()` or a default reader allocate a buffer per read, and a busy
- *  worker collects them so late that the renderer grew with the file size: +500 MiB for 4 GiB.)
- *  In Chromium 156 a BYOB read on a multi-GiB file sometimes never settles; a watchdog cancels
- *  a read pending for `stallMs` (the job's, default 3000) and reading restarts at the same
- *  offset on a fresh stream (a local read of a few MiB takes milliseconds). `stats.restarts`
- *  counts the restarts. */
-async function* chunks(blob, chunk, stallMs, stats, stallEvery) {
-  let at = 0;
-  let buf = new ArrayBuffer(chunk);
-  let reader = null;
-  let since = 0; // when the pending read started (0: none pending)
-  let stalled = false;
-  let reads = 0;
-  let unhang = null; // settles a simulated hung read (tests)
-  const dog = setInterval(() => {
-    if (since && performance.now() - since > stallMs && reader) {
-      stalled = true;
-      reader.cancel().catch(() => {});
-      if (unhang) unhang();
-    }
-  }, Math.min(1000, stallMs));
-  try {
-    let inARow = 0;
-    let lastAt = -1;
-    while (at < blob.size) {
-      inARow = at === lastAt ? inARow + 1 : 0;
-      lastAt = at;
-      if (inARow > MAX_RESTARTS) throw new Error(`reading stalled ${MAX_RESTARTS} times in a row at byte ${at}`);
-      stalled = false;
-      reader = blob.slice(at).stream().getReader({ mode: 'byob' });
-      for (;;) {
-        since = performance.now();
-        // Tests simulate Chromium's hung read on every `stallEvery`-th read: a read that
-        // settles only when the watchdog cancels it.
-        const pending = stallEvery && ++reads % stallEvery === 0
-          ? new Promise((resolve) => { unhang = () => resolve({ done: true }); })
-          : reader.read(new Uint8Array(buf, 0, buf.byteLength));
-        const r = await pending.catch((e) => {
-          if (stalled) return null;
-          throw e;
-        });
-        since = 0;
-        unhang = null;
-        if (stalled) { // cancelled by the watchdog: restart here
-          stats.restarts++;
-          buf = new ArrayBuffer(chunk);
-          break;
-        }
-        if (r.done) {
-          if (at < blob.size) throw new Error(`the file ended at byte ${at} of ${blob.size} (was it changed?)`);
-          return;
-        }
-        yield r.value;
-        at += r.value.length;
-        buf = r.value.buffer;
-      }
-    }
-  } finally {
-    clearInterval(dog);
-    if (reader) reader.cancel().catch(() => {});
-  }
-}
-
 async function run(s, { id, blob, kind, chunk, stallMs, stallEvery }) {
   const stats = { restarts: 0 };
   const { k } = s;
@@ -119,7 +54,7 @@ async function run(s, { id, blob, kind, chunk, stallMs, stallEvery }) {
   let at = 0;
   let unreported = 0;
   try {
-    for await (const bytes of chunks(blob, chunk, stallMs || 3000, stats, stallEvery || 0)) {
+    for await (const bytes of byobChunks(blob, chunk, stallMs || 3000, stats, stallEvery || 0)) {
       if (cancelled.delete(id)) {
         k.rsu_hasher_drop(h);
         return postMessage({ type: 'cancelled', id });

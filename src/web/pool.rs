@@ -27,17 +27,34 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 use futures::channel::oneshot;
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
 
 use super::control::Control;
 use super::timer::{now_ms, sleep};
-use crate::blob::read_range;
 use crate::kernel::{KernelHasher, Kind};
 
 const WORKER_JS: &str = include_str!("hash_worker.js");
+const READER_JS: &str = include_str!("reader.js");
+
+/// The worker's script: the shared reader (its `export`s dropped: a worker from a Blob URL is a
+/// classic script) followed by the worker's message loop.
+fn worker_source() -> String {
+    format!("{}\n{}", READER_JS.replace("\nexport ", "\n"), WORKER_JS)
+}
+
+#[wasm_bindgen(module = "/src/web/reader.js")]
+extern "C" {
+    /// Reads `blob` in BYOB chunks of `chunk` bytes, calling `on_chunk` with each (a view that
+    /// the next read reuses); `on_chunk` returning false, or `ctl.stopped` set, stops it.
+    /// Resolves to the restarts.
+    #[wasm_bindgen(js_name = forEachChunk, catch)]
+    fn for_each_chunk(blob: &Blob, chunk: f64, stall_ms: f64, ctl: &Object, on_chunk: &Closure<dyn FnMut(Uint8Array) -> bool>) -> Result<Promise, JsValue>;
+}
 const MAX_WORKERS: usize = 8;
 const IDLE_STOP_MS: u64 = 30_000;
 /// Silence (no progress, no answer) after which a worker's job counts as stalled. Workers
@@ -86,8 +103,7 @@ pub async fn hash_blob(blob: &Blob, job: &JobSpec, progress: Rc<dyn Fn(u64)>, co
             }
         }
     }
-    let text = hash_on_main_thread(blob, job.kind, job.chunk, &*progress, control).await?;
-    Ok(Digest { text, in_worker: false, read_restarts: 0 })
+    hash_on_main_thread(blob, job, progress, control).await
 }
 
 /// What to hash and how.
@@ -128,23 +144,55 @@ pub struct Digest {
     pub read_restarts: u32,
 }
 
-/// The fallback: read `chunk`-sized slices and hash them here, yielding between reads and
-/// honouring pause and abort.
-async fn hash_on_main_thread(blob: &Blob, kind: Kind, chunk: u64, progress: &dyn Fn(u64), control: &Control) -> Result<String, HashError> {
-    let mut h = KernelHasher::new(kind);
-    let size = blob.size() as u64;
-    let mut at = 0;
-    while at < size {
-        control.wait_running().await.map_err(|_| HashError::Aborted)?;
-        let next = (at + chunk.max(1)).min(size);
-        let bytes = read_range(blob, at, next).await.map_err(|e| HashError::Read { at, detail: js_detail(&e) })?;
-        if !h.update(&bytes) {
-            break;
-        }
-        progress(next - at);
-        at = next;
+/// The fallback: the page's thread reads `blob` with the same BYOB reader the workers use (one
+/// reused buffer, stalled reads restarted) and hashes each chunk as it arrives. Pause does not
+/// stop it (nor a worker); abort stops it at the next chunk.
+async fn hash_on_main_thread(blob: &Blob, job: &JobSpec, progress: Rc<dyn Fn(u64)>, control: &Control) -> Result<Digest, HashError> {
+    struct State {
+        hasher: KernelHasher,
+        buf: Vec<u8>,
+        at: u64,
+        rejected: bool,
     }
-    h.finish().map_err(HashError::Input)
+    let state = Rc::new(RefCell::new(State { hasher: KernelHasher::new(job.kind), buf: Vec::new(), at: 0, rejected: false }));
+    let inner = state.clone();
+    let on_chunk = Closure::<dyn FnMut(Uint8Array) -> bool>::new(move |bytes: Uint8Array| {
+        let n = bytes.length() as usize;
+        let ok = {
+            let mut st = inner.borrow_mut();
+            let State { hasher, buf, at, rejected } = &mut *st;
+            buf.resize(n, 0);
+            bytes.copy_to(&mut buf[..]);
+            *at += n as u64;
+            *rejected = !hasher.update(&buf[..]);
+            !*rejected
+        };
+        progress(n as u64);
+        ok
+    });
+    // Dropped (this future dropped, or the upload aborted), the guard tells the JS loop to stop
+    // before the callback goes away, so it is never called after being freed.
+    let guard = StopOnDrop { ctl: Object::new(), _on_chunk: on_chunk };
+    let read_error = |e: JsValue| HashError::Read { at: state.borrow().at, detail: js_detail(&e) };
+    let promise =
+        for_each_chunk(blob, job.chunk as f64, f64::from(job.read_stall_ms.max(1)), &guard.ctl, &guard._on_chunk).map_err(read_error)?;
+    let restarts = control.unless_aborted(JsFuture::from(promise)).await.map_err(|_| HashError::Aborted)?.map_err(read_error)?;
+    drop(guard);
+    let st = Rc::try_unwrap(state).map_err(|_| HashError::Aborted)?.into_inner();
+    let text = st.hasher.finish().map_err(HashError::Input)?;
+    Ok(Digest { text, in_worker: false, read_restarts: restarts.as_f64().unwrap_or(0.0) as u32 })
+}
+
+/// Owns the fallback's chunk callback; dropping it sets `ctl.stopped` first.
+struct StopOnDrop {
+    ctl: Object,
+    _on_chunk: Closure<dyn FnMut(Uint8Array) -> bool>,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = Reflect::set(&self.ctl, &"stopped".into(), &JsValue::TRUE);
+    }
 }
 
 fn js_detail(e: &JsValue) -> String {
@@ -187,6 +235,16 @@ struct Slot {
     last_heard: f64,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for Slot {
+    /// Detaches the handlers before their closures are freed: a worker that failed to start
+    /// (a CSP violation) may still fire `error` events afterwards.
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.terminate();
+    }
 }
 
 /// The page's worker pool (one per page, shared by all uploads).
@@ -232,7 +290,7 @@ impl Pool {
         }
         let props = BlobPropertyBag::new();
         props.set_type("text/javascript");
-        let parts = Array::of1(&JsValue::from_str(WORKER_JS));
+        let parts = Array::of1(&JsValue::from_str(&worker_source()));
         let blob = Blob::new_with_str_sequence_and_options(&parts, &props).map_err(|e| js_detail(&e))?;
         let url = Url::create_object_url_with_blob(&blob).map_err(|e| js_detail(&e))?;
         let cores = cores();
@@ -417,13 +475,11 @@ impl Pool {
         drop(self.take_slot(slot));
     }
 
-    /// Removes a slot and terminates its worker; the slot (and any job in it) goes to the caller.
+    /// Removes a slot (its worker terminates when it drops); the slot and any job in it go to the caller.
     fn take_slot(&self, slot: u32) -> Option<Slot> {
         let mut slots = self.slots.borrow_mut();
         let i = slots.iter().position(|s| s.id == slot)?;
-        let s = slots.remove(i);
-        s.worker.terminate();
-        Some(s)
+        Some(slots.remove(i))
     }
 
     /// While any worker exists, every `CHECK_EVERY_MS`: stop shared workers idle for
@@ -476,7 +532,6 @@ impl Pool {
         let slots: Vec<Slot> = self.slots.borrow_mut().drain(..).collect();
         let queued: Vec<Job> = self.queue.borrow_mut().drain(..).collect();
         for mut s in slots {
-            s.worker.terminate();
             if let Some((_, _, Some(tx))) = s.job.take() {
                 let _ = tx.send(Err(JobError::Unavailable));
             }

@@ -89,6 +89,18 @@ test('a page whose Content-Security-Policy forbids workers hashes on the main th
     assert.deepEqual(r.hashing, { inWorkers: 0, onMainThread: parts + 1 });
     assert.equal(r.etag.status, 'verified');
     assert.ok(page.warnings.some((t) => t.includes('hashing on the main thread')), `warned once: ${page.warnings}`);
+
+    // Aborting while the page's thread hashes stops the reader cleanly (no stray callback).
+    const big = fastqGz(tempDir(), 'csp-abort.fastq.gz', 30000, 9);
+    await page.evaluate(() => { window.uploads = []; });
+    await page.setInputFiles('#f', [big]);
+    await page.evaluate(() => window.startUploads({ concurrency: 1 }));
+    await waitFor('the upload id', () => page.evaluate(() => window.uploadIds()[0]));
+    await page.evaluate(() => window.uploads[0].up.abort());
+    await waitFor('the abort', () => page.evaluate(() => window.allDone()));
+    assert.equal((await page.evaluate(() => window.results()))[0].code, 'aborted');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(page.problems.filter((p) => p.startsWith('pageerror')), [], 'no uncaught errors');
   } finally {
     await browser.close();
     await demo.stop();
