@@ -234,54 +234,45 @@ try {
     const page = await openBench();
     await page.evaluate((n) => window.makeBuffer(n), S.hashBytes);
     const algs = { 'MD5': ['library', 'hash-wasm'], 'SHA-256': ['library', 'hash-wasm', 'webcrypto'], 'SHA-512': ['library', 'hash-wasm', 'webcrypto'] };
-    const out = {};
-    for (const [alg, impls] of Object.entries(algs)) {
-      const ms = Object.fromEntries(impls.map((i) => [i, []]));
-      const hexes = new Set();
-      for (let r = 0; r < S.hashRounds; r++) {
-        for (const impl of (r % 2 ? [...impls].reverse() : impls)) {
-          const res = await page.evaluate(([i, a, c]) => window.hashOnce(i, a, c), [impl, alg, CHUNK]);
-          ms[impl].push(res.ms); hexes.add(res.hex);
+    /** Runs every algorithm's contenders alternately for the rounds; rows go under `section`,
+     *  named by `label(alg, contender)`. Throws when the contenders disagree on a digest. */
+    const compare = async (section, bytes, once, label) => {
+      const out = {};
+      for (const [alg, impls] of Object.entries(algs)) {
+        const ms = Object.fromEntries(impls.map((i) => [i, []]));
+        const hexes = new Set();
+        for (let r = 0; r < S.hashRounds; r++) {
+          for (const impl of (r % 2 ? [...impls].reverse() : impls)) {
+            const res = await once(impl, alg);
+            ms[impl].push(res.ms); hexes.add(res.hex);
+          }
+        }
+        if (hexes.size !== 1) throw new Error(`${section} ${alg}: the contenders disagree on the digest: ${[...hexes].join(' ')}`);
+        out[alg] = Object.fromEntries(impls.map((i) => [i, { medianMs: median(ms[i]), mbps: mbps(bytes, median(ms[i])), ms: ms[i] }]));
+        const lib = out[alg].library.mbps;
+        row(section, label(alg, 'library'), lib, 'MB/s');
+        row(section, label(alg, 'hash-wasm'), out[alg]['hash-wasm'].mbps, 'MB/s');
+        row(section, label(alg, 'library / hash-wasm'), null, '', lib / out[alg]['hash-wasm'].mbps, 1.2);
+        if (out[alg].webcrypto) {
+          row(section, label(alg, 'webcrypto'), out[alg].webcrypto.mbps, 'MB/s');
+          row(section, label(alg, 'library / WebCrypto'), null, '', lib / out[alg].webcrypto.mbps, alg === 'SHA-256' ? 0.9 : null);
         }
       }
-      if (hexes.size !== 1) throw new Error(`${alg}: the contenders disagree on the digest: ${[...hexes].join(' ')}`);
-      out[alg] = Object.fromEntries(impls.map((i) => [i, { medianMs: median(ms[i]), mbps: mbps(S.hashBytes, median(ms[i])), ms: ms[i] }]));
-      const lib = out[alg].library.mbps;
-      row('1 hash', `${alg} one buffer, one thread: library (wasm)`, lib, 'MB/s');
-      row('1 hash', `${alg} one buffer, one thread: hash-wasm`, out[alg]['hash-wasm'].mbps, 'MB/s');
-      row('1 hash', `${alg} one buffer, one thread: library / hash-wasm`, null, '', lib / out[alg]['hash-wasm'].mbps, 1.2);
-      if (out[alg].webcrypto) {
-        row('1 hash', `${alg} one buffer: WebCrypto one-shot`, out[alg].webcrypto.mbps, 'MB/s');
-        row('1 hash', `${alg} one buffer: library (one thread) / WebCrypto`, null, '', lib / out[alg].webcrypto.mbps, alg === 'SHA-256' ? 0.9 : null);
-      }
-    }
+      return out;
+    };
+
+    const oneBuffer = { library: 'library (wasm)', 'hash-wasm': 'hash-wasm', 'library / hash-wasm': 'library / hash-wasm', webcrypto: 'WebCrypto one-shot', 'library / WebCrypto': 'library (one thread) / WebCrypto' };
+    const out = await compare('1 hash', S.hashBytes, (impl, alg) => page.evaluate(([i, a, c]) => window.hashOnce(i, a, c), [impl, alg, CHUNK]),
+      (alg, what) => `${alg} one buffer${['library', 'hash-wasm', 'library / hash-wasm'].includes(what) ? ', one thread' : ''}: ${oneBuffer[what]}`);
     results.sections.hashing = { bytes: S.hashBytes, chunk: CHUNK, rounds: S.hashRounds, ...out };
 
     // Per-part digests of a file on disk, as an uploader computes them (see hashPartsOnce).
     const partsFile = writeRandomFile(join(work, 'parts.bin'), S.partsBytes);
     await page.setInputFiles('#file', partsFile);
-    const perPart = {};
-    for (const [alg, impls] of Object.entries(algs)) {
-      const ms = Object.fromEntries(impls.map((i) => [i, []]));
-      const hexes = new Set();
-      for (let r = 0; r < S.hashRounds; r++) {
-        for (const impl of (r % 2 ? [...impls].reverse() : impls)) {
-          const res = await page.evaluate(([i, a, p, c]) => window.hashPartsOnce(i, a, p, c), [impl, alg, S.partsPart, CHUNK]);
-          ms[impl].push(res.ms); hexes.add(res.hex);
-        }
-      }
-      if (hexes.size !== 1) throw new Error(`${alg} per part: the contenders disagree on the digests`);
-      perPart[alg] = Object.fromEntries(impls.map((i) => [i, { medianMs: median(ms[i]), mbps: mbps(S.partsBytes, median(ms[i])), ms: ms[i] }]));
-      const lib = perPart[alg].library.mbps;
-      const tag = `${alg} per ${fmt(S.partsPart / MiB, 0)} MiB part of a file`;
-      row('1 parts', `${tag}: library (worker pool)`, lib, 'MB/s');
-      row('1 parts', `${tag}: hash-wasm (one thread)`, perPart[alg]['hash-wasm'].mbps, 'MB/s');
-      row('1 parts', `${tag}: library / hash-wasm`, null, '', lib / perPart[alg]['hash-wasm'].mbps, 1.2);
-      if (perPart[alg].webcrypto) {
-        row('1 parts', `${tag}: WebCrypto one-shot per part`, perPart[alg].webcrypto.mbps, 'MB/s');
-        row('1 parts', `${tag}: library / WebCrypto`, null, '', lib / perPart[alg].webcrypto.mbps, alg === 'SHA-256' ? 0.9 : null);
-      }
-    }
+    const perPartLabel = { library: 'library (worker pool)', 'hash-wasm': 'hash-wasm (one thread)', 'library / hash-wasm': 'library / hash-wasm', webcrypto: 'WebCrypto one-shot per part', 'library / WebCrypto': 'library / WebCrypto' };
+    const perPart = await compare('1 parts', S.partsBytes,
+      (impl, alg) => page.evaluate(([i, a, p, c]) => window.hashPartsOnce(i, a, p, c), [impl, alg, S.partsPart, CHUNK]),
+      (alg, what) => `${alg} per ${fmt(S.partsPart / MiB, 0)} MiB part of a file: ${perPartLabel[what]}`);
     results.sections.hashingPerPart = { bytes: S.partsBytes, partSize: S.partsPart, chunk: CHUNK, rounds: S.hashRounds, cores: cpus().length, ...perPart };
     rmSync(partsFile, { force: true });
     await page.close();
