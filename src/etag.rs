@@ -8,11 +8,8 @@
 use std::io::{self, Write};
 
 use flate2::write::MultiGzDecoder;
-use md5::Md5;
-use sha2::{Digest, Sha256, Sha512};
-
 use crate::error::Error;
-use crate::hash::to_hex;
+use crate::hash::{Algorithm, AnyHasher};
 
 /// A store's ETag algorithm family (`eTagAlgorithmFamily` of `GetSequenceStore`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +33,15 @@ impl EtagFamily {
         }
     }
 
+    /// The digest the family uses.
+    pub fn algorithm(self) -> Algorithm {
+        match self {
+            EtagFamily::Md5 => Algorithm::Md5,
+            EtagFamily::Sha256 => Algorithm::Sha256,
+            EtagFamily::Sha512 => Algorithm::Sha512,
+        }
+    }
+
     /// The read set ETag `algorithm` for FASTQ in this family, e.g. `FASTQ_MD5up`.
     pub fn fastq_algorithm(self) -> &'static str {
         match self {
@@ -46,25 +52,15 @@ impl EtagFamily {
     }
 }
 
-enum AnyHash {
-    Md5(Md5),
-    Sha256(Sha256),
-    Sha512(Sha512),
-}
-
 /// Receives decompressed bytes: hashes and counts them.
 struct HashSink {
-    hash: AnyHash,
+    hash: AnyHasher,
     bytes: u64,
 }
 
 impl Write for HashSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.hash {
-            AnyHash::Md5(h) => h.update(buf),
-            AnyHash::Sha256(h) => h.update(buf),
-            AnyHash::Sha512(h) => h.update(buf),
-        }
+        self.hash.update(buf);
         self.bytes += buf.len() as u64;
         Ok(buf.len())
     }
@@ -95,11 +91,7 @@ pub struct FastqEtag {
 impl FastqEtag {
     /// A pipeline that has seen no bytes.
     pub fn new(family: EtagFamily) -> Self {
-        let hash = match family {
-            EtagFamily::Md5 => AnyHash::Md5(Md5::new()),
-            EtagFamily::Sha256 => AnyHash::Sha256(Sha256::new()),
-            EtagFamily::Sha512 => AnyHash::Sha512(Sha512::new()),
-        };
+        let hash = AnyHasher::new(family.algorithm());
         FastqEtag { family, decoder: MultiGzDecoder::new(HashSink { hash, bytes: 0 }), compressed_bytes: 0 }
     }
 
@@ -120,12 +112,7 @@ impl FastqEtag {
         self.decoder.try_finish().map_err(|e| self.corrupt(e))?;
         let algorithm = self.family.fastq_algorithm();
         let sink = self.decoder.finish().map_err(|e| Error::invalid_input(format!("the FASTQ is not valid gzip: {e}")))?;
-        let hex = match sink.hash {
-            AnyHash::Md5(h) => to_hex(&h.finalize()),
-            AnyHash::Sha256(h) => to_hex(&h.finalize()),
-            AnyHash::Sha512(h) => to_hex(&h.finalize()),
-        };
-        Ok(Etag { algorithm, hex, uncompressed_bytes: sink.bytes })
+        Ok(Etag { algorithm, hex: sink.hash.finish_hex(), uncompressed_bytes: sink.bytes })
     }
 
     fn corrupt(&self, e: io::Error) -> Error {
@@ -139,7 +126,9 @@ impl FastqEtag {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash::to_hex;
     use flate2::write::GzEncoder;
+    use md5::{Digest, Md5};
     use flate2::Compression;
 
     fn gzip(data: &[u8]) -> Vec<u8> {

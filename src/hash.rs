@@ -1,6 +1,59 @@
 //! Hashers for part checksums (SHA-256) and read set ETags.
 
-use sha2::{Digest, Sha256};
+use md5::Md5;
+use sha2::{Digest, Sha256, Sha512};
+
+/// A digest algorithm chosen at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// MD5.
+    Md5,
+    /// SHA-256.
+    Sha256,
+    /// SHA-512.
+    Sha512,
+}
+
+/// An incremental MD5, SHA-256 or SHA-512 (the one shape every hasher of the crate builds on:
+/// the JS `Hasher`, the workers' kernel, the FASTQ ETag).
+#[derive(Clone)]
+pub enum AnyHasher {
+    /// MD5 state.
+    Md5(Md5),
+    /// SHA-256 state.
+    Sha256(Sha256),
+    /// SHA-512 state.
+    Sha512(Sha512),
+}
+
+impl AnyHasher {
+    /// A hasher of `algorithm` that has seen no bytes.
+    pub fn new(algorithm: Algorithm) -> Self {
+        match algorithm {
+            Algorithm::Md5 => AnyHasher::Md5(Md5::new()),
+            Algorithm::Sha256 => AnyHasher::Sha256(Sha256::new()),
+            Algorithm::Sha512 => AnyHasher::Sha512(Sha512::new()),
+        }
+    }
+
+    /// Feeds more bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        match self {
+            AnyHasher::Md5(h) => h.update(bytes),
+            AnyHasher::Sha256(h) => h.update(bytes),
+            AnyHasher::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    /// The digest as lowercase hex.
+    pub fn finish_hex(self) -> String {
+        match self {
+            AnyHasher::Md5(h) => to_hex(&h.finalize()),
+            AnyHasher::Sha256(h) => to_hex(&h.finalize()),
+            AnyHasher::Sha512(h) => to_hex(&h.finalize()),
+        }
+    }
+}
 
 /// Incremental SHA-256, fed in chunks of any size.
 #[derive(Default, Clone)]

@@ -6,11 +6,8 @@
 //! [`KernelHasher`] is the logic (plain Rust, tested natively); on wasm the `rsu_*` exports wrap
 //! it with raw pointers. The worker protocol lives in `src/web/hash_worker.js`.
 
-use md5::Md5;
-use sha2::{Digest, Sha256, Sha512};
-
 use crate::etag::{EtagFamily, FastqEtag};
-use crate::hash::to_hex;
+use crate::hash::{Algorithm, AnyHasher};
 
 /// What a kernel hasher computes; the numbers are the wire values of the worker protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,10 +50,10 @@ impl Kind {
     }
 }
 
+// The plain hashers stay inline (the common case, one per part); the ETag pipeline is boxed.
+#[allow(clippy::large_enum_variant)]
 enum State {
-    Md5(Md5),
-    Sha256(Sha256),
-    Sha512(Sha512),
+    Plain(AnyHasher),
     Fastq(Box<FastqEtag>),
     Failed(String),
 }
@@ -70,9 +67,9 @@ impl KernelHasher {
     /// A hasher of `kind` that has seen no bytes.
     pub fn new(kind: Kind) -> Self {
         let state = match kind {
-            Kind::Md5 => State::Md5(Md5::new()),
-            Kind::Sha256 => State::Sha256(Sha256::new()),
-            Kind::Sha512 => State::Sha512(Sha512::new()),
+            Kind::Md5 => State::Plain(AnyHasher::new(Algorithm::Md5)),
+            Kind::Sha256 => State::Plain(AnyHasher::new(Algorithm::Sha256)),
+            Kind::Sha512 => State::Plain(AnyHasher::new(Algorithm::Sha512)),
             Kind::FastqMd5 => State::Fastq(Box::new(FastqEtag::new(EtagFamily::Md5))),
             Kind::FastqSha256 => State::Fastq(Box::new(FastqEtag::new(EtagFamily::Sha256))),
             Kind::FastqSha512 => State::Fastq(Box::new(FastqEtag::new(EtagFamily::Sha512))),
@@ -83,9 +80,7 @@ impl KernelHasher {
     /// Feeds the next bytes; `false` once the input was rejected (the reason comes from `finish`).
     pub fn update(&mut self, bytes: &[u8]) -> bool {
         match &mut self.state {
-            State::Md5(h) => h.update(bytes),
-            State::Sha256(h) => h.update(bytes),
-            State::Sha512(h) => h.update(bytes),
+            State::Plain(h) => h.update(bytes),
             State::Fastq(e) => {
                 if let Err(err) = e.update(bytes) {
                     self.state = State::Failed(err.message);
@@ -100,9 +95,7 @@ impl KernelHasher {
     /// `Err(message)` when the input was rejected (not gzip, truncated).
     pub fn finish(self) -> Result<String, String> {
         match self.state {
-            State::Md5(h) => Ok(to_hex(&h.finalize())),
-            State::Sha256(h) => Ok(to_hex(&h.finalize())),
-            State::Sha512(h) => Ok(to_hex(&h.finalize())),
+            State::Plain(h) => Ok(h.finish_hex()),
             State::Fastq(e) => e.finish().map(|t| format!("{} {}", t.hex, t.uncompressed_bytes)).map_err(|e| e.message),
             State::Failed(m) => Err(m),
         }
@@ -184,6 +177,8 @@ mod exports {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash::to_hex;
+    use md5::{Digest, Md5};
     use std::io::Write;
 
     fn gzip(data: &[u8]) -> Vec<u8> {

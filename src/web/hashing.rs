@@ -3,8 +3,6 @@
 //! their own Web Worker); the benchmark measures them against other implementations.
 
 use js_sys::{Object, Reflect};
-use md5::Md5;
-use sha2::{Digest, Sha256, Sha512};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -15,20 +13,14 @@ use super::js_error::to_js;
 use super::pool::{self, HashError, JobSpec};
 use crate::error::Error;
 use crate::etag::{EtagFamily, FastqEtag};
-use crate::hash::to_hex;
+use crate::hash::{Algorithm, AnyHasher};
 use crate::kernel::Kind;
-
-enum Any {
-    Md5(Md5),
-    Sha256(Sha256),
-    Sha512(Sha512),
-}
 
 /// An incremental hash: `new Hasher("MD5" | "SHA-256" | "SHA-512")`, then `update(bytes)` any
 /// number of times, then `digestHex()` once.
 #[wasm_bindgen]
 pub struct Hasher {
-    inner: Option<Any>,
+    inner: Option<AnyHasher>,
 }
 
 #[wasm_bindgen]
@@ -37,9 +29,9 @@ impl Hasher {
     #[wasm_bindgen(constructor)]
     pub fn new(algorithm: &str) -> Result<Hasher, JsValue> {
         let inner = match algorithm {
-            "MD5" => Any::Md5(Md5::new()),
-            "SHA-256" => Any::Sha256(Sha256::new()),
-            "SHA-512" => Any::Sha512(Sha512::new()),
+            "MD5" => AnyHasher::new(Algorithm::Md5),
+            "SHA-256" => AnyHasher::new(Algorithm::Sha256),
+            "SHA-512" => AnyHasher::new(Algorithm::Sha512),
             other => {
                 return Err(to_js(&Error::invalid_input(format!(
                     "unknown hash algorithm {other:?}: use \"MD5\", \"SHA-256\" or \"SHA-512\""
@@ -51,22 +43,14 @@ impl Hasher {
 
     /// Feeds more bytes (a `Uint8Array`; copied into wasm memory by the binding).
     pub fn update(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
-        match self.inner.as_mut().ok_or_else(finished)? {
-            Any::Md5(h) => h.update(bytes),
-            Any::Sha256(h) => h.update(bytes),
-            Any::Sha512(h) => h.update(bytes),
-        }
+        self.inner.as_mut().ok_or_else(finished)?.update(bytes);
         Ok(())
     }
 
     /// The digest as lowercase hex; the hasher cannot be fed afterwards.
     #[wasm_bindgen(js_name = digestHex)]
     pub fn digest_hex(&mut self) -> Result<String, JsValue> {
-        Ok(match self.inner.take().ok_or_else(finished)? {
-            Any::Md5(h) => to_hex(&h.finalize()),
-            Any::Sha256(h) => to_hex(&h.finalize()),
-            Any::Sha512(h) => to_hex(&h.finalize()),
-        })
+        Ok(self.inner.take().ok_or_else(finished)?.finish_hex())
     }
 }
 
