@@ -42,108 +42,108 @@ async function withDemo(extraArgs, fn) {
 
 test('parts and the FASTQ ETag are hashed in workers, with the same answers as the main thread', async () => {
   await withDemo([], async (demo, browser) => {
-  const path = fastqGz(tempDir(), 'workers.fastq.gz', 12000, 21);
-  const parts = Math.ceil(readFileSync(path).length / 65536);
-  const page = await open(browser, demo);
+    const path = fastqGz(tempDir(), 'workers.fastq.gz', 12000, 21);
+    const parts = Math.ceil(readFileSync(path).length / 65536);
+    const page = await open(browser, demo);
 
-  const w = await upload(page, path);
-  assert.equal(w.ok, true, `${w.code} ${w.message}`);
-  assert.equal(w.parts, parts);
-  assert.deepEqual(w.hashing, { inWorkers: parts + 1, onMainThread: 0 }, 'every part and the ETag ran in a worker');
-  assert.equal(w.etag.status, 'verified');
-  assert.ok(readSetBytes(demo.dataDir, w.readSetId).equals(readFileSync(path)), 'the read set equals the source');
+    const w = await upload(page, path);
+    assert.equal(w.ok, true, `${w.code} ${w.message}`);
+    assert.equal(w.parts, parts);
+    assert.deepEqual(w.hashing, { inWorkers: parts + 1, onMainThread: 0 }, 'every part and the ETag ran in a worker');
+    assert.equal(w.etag.status, 'verified');
+    assert.ok(readSetBytes(demo.dataDir, w.readSetId).equals(readFileSync(path)), 'the read set equals the source');
 
-  const m = await upload(page, path, { hashInWorkers: false });
-  assert.equal(m.ok, true, `${m.code} ${m.message}`);
-  assert.deepEqual(m.hashing, { inWorkers: 0, onMainThread: parts + 1 });
-  assert.equal(m.etag.status, 'verified');
-  assert.deepEqual(m.etag.computed, w.etag.computed, 'workers and main thread compute the same ETag');
-  assert.deepEqual(m.partList.map((p) => p.checksum), w.partList.map((p) => p.checksum), 'and the same part checksums');
-  assert.deepEqual(page.problems.filter((p) => p.startsWith('pageerror')), [], 'no uncaught errors');
+    const m = await upload(page, path, { hashInWorkers: false });
+    assert.equal(m.ok, true, `${m.code} ${m.message}`);
+    assert.deepEqual(m.hashing, { inWorkers: 0, onMainThread: parts + 1 });
+    assert.equal(m.etag.status, 'verified');
+    assert.deepEqual(m.etag.computed, w.etag.computed, 'workers and main thread compute the same ETag');
+    assert.deepEqual(m.partList.map((p) => p.checksum), w.partList.map((p) => p.checksum), 'and the same part checksums');
+    assert.deepEqual(page.problems.filter((p) => p.startsWith('pageerror')), [], 'no uncaught errors');
   });
 });
 
 test('a FASTQ whose gzip breaks mid-file fails with invalid_input from the worker and is never completed', async () => {
   await withDemo([], async (demo, browser) => {
-  const good = readFileSync(fastqGz(tempDir(), 'good.fastq.gz', 12000, 5));
-  const bad = Buffer.concat([good.subarray(0, 200_000), Buffer.alloc(100_000, 0x55), good.subarray(300_000)]);
-  const path = join(tempDir(), 'broken.fastq.gz');
-  writeFileSync(path, bad);
-  const page = await open(browser, demo);
-  const r = await upload(page, path);
-  assert.equal(r.ok, false);
-  assert.equal(r.code, 'invalid_input');
-  assert.match(r.message, /SOURCE1: the FASTQ is not valid gzip/);
-  const sets = await page.evaluate(() => new window.lib.SequenceStoreClient(window.cfg).listReadSets());
-  assert.deepEqual(sets.readSets ?? [], [], 'no read set was created');
+    const good = readFileSync(fastqGz(tempDir(), 'good.fastq.gz', 12000, 5));
+    const bad = Buffer.concat([good.subarray(0, 200_000), Buffer.alloc(100_000, 0x55), good.subarray(300_000)]);
+    const path = join(tempDir(), 'broken.fastq.gz');
+    writeFileSync(path, bad);
+    const page = await open(browser, demo);
+    const r = await upload(page, path);
+    assert.equal(r.ok, false);
+    assert.equal(r.code, 'invalid_input');
+    assert.match(r.message, /SOURCE1: the FASTQ is not valid gzip/);
+    const sets = await page.evaluate(() => new window.lib.SequenceStoreClient(window.cfg).listReadSets());
+    assert.deepEqual(sets.readSets ?? [], [], 'no read set was created');
   });
 });
 
 test('a page whose Content-Security-Policy forbids workers hashes on the main thread and still verifies', async () => {
   await withDemo([], async (demo, browser) => {
-  const path = fastqGz(tempDir(), 'csp.fastq.gz', 6000, 8);
-  const parts = Math.ceil(readFileSync(path).length / 65536);
-  const page = await open(browser, demo, 'csp.html');
-  const r = await upload(page, path);
-  assert.equal(r.ok, true, `${r.code} ${r.message}`);
-  assert.deepEqual(r.hashing, { inWorkers: 0, onMainThread: parts + 1 });
-  assert.equal(r.etag.status, 'verified');
-  assert.ok(page.warnings.some((t) => t.includes('hashing on the main thread')), `warned once: ${page.warnings}`);
+    const path = fastqGz(tempDir(), 'csp.fastq.gz', 6000, 8);
+    const parts = Math.ceil(readFileSync(path).length / 65536);
+    const page = await open(browser, demo, 'csp.html');
+    const r = await upload(page, path);
+    assert.equal(r.ok, true, `${r.code} ${r.message}`);
+    assert.deepEqual(r.hashing, { inWorkers: 0, onMainThread: parts + 1 });
+    assert.equal(r.etag.status, 'verified');
+    assert.ok(page.warnings.some((t) => t.includes('hashing on the main thread')), `warned once: ${page.warnings}`);
 
-  // Aborting while the page's thread hashes stops the reader cleanly (no stray callback).
-  const big = fastqGz(tempDir(), 'csp-abort.fastq.gz', 30000, 9);
-  await page.evaluate(() => { window.uploads = []; });
-  await page.setInputFiles('#f', [big]);
-  await page.evaluate(() => window.startUploads({ concurrency: 1 }));
-  await waitFor('the upload id', () => page.evaluate(() => window.uploadIds()[0]));
-  await page.evaluate(() => window.uploads[0].up.abort());
-  await waitFor('the abort', () => page.evaluate(() => window.allDone()));
-  assert.equal((await page.evaluate(() => window.results()))[0].code, 'aborted');
-  await new Promise((r) => setTimeout(r, 500));
-  assert.deepEqual(page.problems.filter((p) => p.startsWith('pageerror')), [], 'no uncaught errors');
+    // Aborting while the page's thread hashes stops the reader cleanly (no stray callback).
+    const big = fastqGz(tempDir(), 'csp-abort.fastq.gz', 30000, 9);
+    await page.evaluate(() => { window.uploads = []; });
+    await page.setInputFiles('#f', [big]);
+    await page.evaluate(() => window.startUploads({ concurrency: 1 }));
+    await waitFor('the upload id', () => page.evaluate(() => window.uploadIds()[0]));
+    await page.evaluate(() => window.uploads[0].up.abort());
+    await waitFor('the abort', () => page.evaluate(() => window.allDone()));
+    assert.equal((await page.evaluate(() => window.results()))[0].code, 'aborted');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(page.problems.filter((p) => p.startsWith('pageerror')), [], 'no uncaught errors');
   });
 });
 
 test('after an upload is aborted mid-way, the next upload still hashes in workers', async () => {
   await withDemo(['--fault-latency-ms', '200'], async (demo, browser) => {
-  const path = fastqGz(tempDir(), 'abort.fastq.gz', 12000, 13);
-  const page = await open(browser, demo);
-  await page.setInputFiles('#f', [path]);
-  await page.evaluate(() => window.startUploads({ concurrency: 2 }));
-  await waitFor('the upload id', () => page.evaluate(() => window.uploadIds()[0]));
-  await page.evaluate(() => window.uploads[0].up.abort());
-  await waitFor('the abort', () => page.evaluate(() => window.allDone()));
-  assert.equal((await page.evaluate(() => window.results()))[0].code, 'aborted');
+    const path = fastqGz(tempDir(), 'abort.fastq.gz', 12000, 13);
+    const page = await open(browser, demo);
+    await page.setInputFiles('#f', [path]);
+    await page.evaluate(() => window.startUploads({ concurrency: 2 }));
+    await waitFor('the upload id', () => page.evaluate(() => window.uploadIds()[0]));
+    await page.evaluate(() => window.uploads[0].up.abort());
+    await waitFor('the abort', () => page.evaluate(() => window.allDone()));
+    assert.equal((await page.evaluate(() => window.results()))[0].code, 'aborted');
 
-  const r = await upload(page, path, { concurrency: 2 });
-  assert.equal(r.ok, true, `${r.code} ${r.message}`);
-  assert.equal(r.hashing.onMainThread, 0);
-  assert.equal(r.hashing.inWorkers, r.parts + 1);
+    const r = await upload(page, path, { concurrency: 2 });
+    assert.equal(r.ok, true, `${r.code} ${r.message}`);
+    assert.equal(r.hashing.onMainThread, 0);
+    assert.equal(r.hashing.inWorkers, r.parts + 1);
   });
 });
 
 test('hashBlob hashes in a worker, agrees with WebCrypto, node and the main thread, and refuses bad arguments', { timeout: 180_000 }, async () => {
   await withDemo([], async (demo, browser) => {
-  const path = fastqGz(tempDir(), 'blob.fastq.gz', 8000, 3);
-  const page = await open(browser, demo);
-  await page.setInputFiles('#f', [path]);
-  const r = await page.evaluate(async () => {
-    const f = document.getElementById('f').files[0];
-    const { hashBlob } = window.lib;
-    const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
-    const code = (p) => p.then(() => 'resolved', (e) => `${e.code}: ${e.message}`);
-    return {
-      worker: await hashBlob(f, 'SHA-256', { chunkSize: 65536 }),
-      main: await hashBlob(f, 'SHA-256', { inWorker: false }),
-      webcrypto: hex(await crypto.subtle.digest('SHA-256', await f.arrayBuffer())),
-      md5: await hashBlob(f, 'MD5'),
-      etag: await hashBlob(f, 'FASTQ_MD5up'),
-      notGzip: await code(hashBlob(new Blob(['@r\nACGT\n+\nIIII\n']), 'FASTQ_SHA256up')),
-      unknown: await code(hashBlob(f, 'CRC32')),
-      badChunk: await code(hashBlob(f, 'MD5', { chunkSize: 10 })),
-      badStall: await code(hashBlob(f, 'MD5', { readStallMs: 0 })),
+    const path = fastqGz(tempDir(), 'blob.fastq.gz', 8000, 3);
+    const page = await open(browser, demo);
+    await page.setInputFiles('#f', [path]);
+    const r = await page.evaluate(async () => {
+      const f = document.getElementById('f').files[0];
+      const { hashBlob } = window.lib;
+      const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+      const code = (p) => p.then(() => 'resolved', (e) => `${e.code}: ${e.message}`);
+      return {
+        worker: await hashBlob(f, 'SHA-256', { chunkSize: 65536 }),
+        main: await hashBlob(f, 'SHA-256', { inWorker: false }),
+        webcrypto: hex(await crypto.subtle.digest('SHA-256', await f.arrayBuffer())),
+        md5: await hashBlob(f, 'MD5'),
+        etag: await hashBlob(f, 'FASTQ_MD5up'),
+        notGzip: await code(hashBlob(new Blob(['@r\nACGT\n+\nIIII\n']), 'FASTQ_SHA256up')),
+        unknown: await code(hashBlob(f, 'CRC32')),
+        badChunk: await code(hashBlob(f, 'MD5', { chunkSize: 10 })),
+        badStall: await code(hashBlob(f, 'MD5', { readStallMs: 0 })),
 
-    };
+      };
   });
   const bytes = readFileSync(path);
   const fastq = gunzipSync(bytes);
