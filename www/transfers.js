@@ -144,6 +144,8 @@ export class Transfers {
     t.card.dataset.uploadState = 'done';
     t.card.dataset.readSetId = r.readSetId;
     t.card.dataset.etag = r.etag?.status ?? 'unchecked';
+    const hashing = r.hashing ?? { inWorkers: 0, onMainThread: 0 };
+    t.card.dataset.hashing = hashing.onMainThread ? 'main-thread' : 'workers';
     t.bar.value = t.bar.max;
     t.phase.textContent = 'Done';
     t.stats.textContent = `${bytes(r.bytes)} uploaded · parts ${r.parts} of ${r.parts}`;
@@ -156,7 +158,10 @@ export class Transfers {
       h('dt', {}, 'Read set'), h('dd', { class: 'readset-id' }, r.readSetId),
       h('dt', {}, 'Status'), h('dd', {}, badge(r.status)),
       h('dt', {}, 'ETag'), h('dd', {}, etag, r.etag?.stored?.source1 ? h('code', { class: 'etag' }, ` ${r.etag.stored.source1}${r.etag.stored.source2 ? ` / ${r.etag.stored.source2}` : ''}`) : null),
-      h('dt', {}, 'Parts'), h('dd', {}, `${r.parts} (${bytes(r.bytes)})`)));
+      h('dt', {}, 'Parts'), h('dd', {}, `${r.parts} (${bytes(r.bytes)})`),
+      h('dt', {}, 'Hashing'), h('dd', {}, hashing.onMainThread
+        ? `on the page's thread (${hashing.onMainThread} of ${hashing.inWorkers + hashing.onMainThread} jobs)`
+        : `in Web Workers (${hashing.inWorkers} jobs)`)));
   }
 
   doneSevenBridges(t, r) {

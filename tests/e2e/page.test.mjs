@@ -102,6 +102,7 @@ test('a dropped R1/R2 pair is paired, uploads in parts with progress, and ends A
   assert.match(await card.$eval('.stats', (e) => e.textContent), new RegExp(`parts ${total} of ${total}`));
   assert.equal(await card.$eval('progress', (e) => e.value === e.max), true);
   assert.equal(await card.getAttribute('data-etag'), 'verified');
+  assert.equal(await card.getAttribute('data-hashing'), 'workers', 'the pair was hashed in Web Workers');
   assert.match(await card.textContent(), /ACTIVE/);
   assert.match(await card.textContent(), /ETag verified/);
   pairedReadSetId = await card.getAttribute('data-read-set-id');
