@@ -13,6 +13,10 @@ const MAX_RESTARTS = 50; // in a row without a byte read in between
  *  offset on a fresh stream (a local read of a few MiB takes milliseconds). `stats.restarts`
  *  counts the restarts. */
 export async function* byobChunks(blob, chunk, stallMs, stats, stallEvery) {
+  if (!byobSupported(blob)) {
+    yield* defaultChunks(blob);
+    return;
+  }
   let at = 0;
   let buf = new ArrayBuffer(chunk);
   let reader = null;
@@ -66,6 +70,32 @@ export async function* byobChunks(blob, chunk, stallMs, stats, stallEvery) {
   } finally {
     clearInterval(dog);
     if (reader) reader.cancel().catch(() => {});
+  }
+}
+
+/** Whether `blob.stream()` is a byte stream (a BYOB reader can be had). Browsers whose Blob
+ *  streams are not (older Safari and Firefox) read with a default reader instead. */
+function byobSupported(blob) {
+  try {
+    const reader = blob.slice(0, 0).stream().getReader({ mode: 'byob' });
+    reader.cancel().catch(() => {});
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Chunks of `blob` from a default reader (a new buffer per chunk, collected by the GC). */
+async function* defaultChunks(blob) {
+  const reader = blob.stream().getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
   }
 }
 
