@@ -1,7 +1,7 @@
 //! Hashing off the main thread: a pool of Web Workers, one per core, each running its own
 //! instance of this package's wasm module (the raw kernel of [`crate::kernel`]).
 //!
-//! - Workers start from a Blob URL of `hash_worker.js` (embedded here), so nothing has to be
+//! - Workers start from a Blob URL of `reader.js` + `hash_worker.js` (embedded here), so nothing has to be
 //!   located next to the package and bundlers need no configuration. The page sends each worker
 //!   the compiled `WebAssembly.Module` (`wasm_bindgen::module()`): no second download, no second
 //!   compile.
@@ -9,15 +9,16 @@
 //!   worker reads it itself (`chunk` bytes at a time, copied into one reused wasm buffer) and
 //!   answers with the digest. The main thread never touches the bytes.
 //! - Shared workers are started on demand up to `navigator.hardwareConcurrency` (at most 8) and
-//!   stop after 30 s idle. An upload keeps at most [`upload_hash_jobs`] (cores - 1) part hashes
-//!   in flight, so one core stays free for the page. A *dedicated* job (a whole-file ETag stream, which runs for the
-//!   whole upload) gets a worker of its own, so it never starves part hashing.
+//!   stop after 30 s idle. An upload keeps at most [`upload_hash_jobs`] (cores - 1) part
+//!   hashes in flight, so one core stays free for the page. A *dedicated* job (a whole-file
+//!   ETag stream, which runs for the whole upload) gets a worker of its own, so it never
+//!   starves part hashing.
 //! - A worker that sends nothing for `STALL_MS` while it has a job is stopped and its job
 //!   hashed on the main thread instead: a browser read that never settles cannot hang an upload.
 //! - Dropping a job's future cancels it (queued: removed; running: the worker stops at its next
 //!   read). When workers cannot run (a Content-Security-Policy without `worker-src blob:`, no
 //!   `Worker`, a module that cannot be shared), the pool turns itself off and [`hash_blob`]
-//!   hashes on the main thread instead, in bounded chunks, with a console warning once.
+//!   hashes on the main thread instead, with the same reader, with a console warning once.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -55,6 +56,7 @@ extern "C" {
     #[wasm_bindgen(js_name = forEachChunk, catch)]
     fn for_each_chunk(blob: &Blob, chunk: f64, stall_ms: f64, ctl: &Object, on_chunk: &Closure<dyn FnMut(Uint8Array) -> bool>) -> Result<Promise, JsValue>;
 }
+
 const MAX_WORKERS: usize = 8;
 const IDLE_STOP_MS: u64 = 30_000;
 /// Silence (no progress, no answer) after which a worker's job counts as stalled. Workers
