@@ -86,7 +86,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let store_id = ensure_demo_store(&store_url).await?;
 
     let token = args.token.clone().unwrap_or_else(|| format!("demo-{}", uuid::Uuid::new_v4().simple()));
-    let principal = proxy::Principal { sub: "demo".into(), stores: proxy::StoreScope::Any, projects: vec!["*".into()] };
+    let principal = proxy::Principal::new(proxy::auth::STATIC_TOKEN_ISSUER, "demo", proxy::StoreScope::Any, vec!["*".into()]);
     let auth = proxy::Authenticator::new().with_static_token(&token, principal)?;
     let mut proxy_config = proxy::ProxyConfig::local_store(
         &store_url,

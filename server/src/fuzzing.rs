@@ -69,7 +69,7 @@ pub const FUZZ_STATIC_TOKEN: &str = "fuzz-static-token-0123456789";
 fn authenticator() -> &'static Authenticator {
     static AUTH: OnceLock<Authenticator> = OnceLock::new();
     AUTH.get_or_init(|| {
-        let principal = Principal { sub: "fuzz".into(), stores: StoreScope::Only(vec!["1234567890".into()]), projects: Vec::new() };
+        let principal = Principal::new("fuzz", "fuzz", StoreScope::Only(vec!["1234567890".into()]), Vec::new());
         Authenticator::new()
             .with_jwt_secret(FUZZ_JWT_SECRET)
             .and_then(|a| a.with_static_token(FUZZ_STATIC_TOKEN, principal))

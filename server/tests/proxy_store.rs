@@ -63,7 +63,7 @@ async fn setup() -> Setup {
     let config = StoreConfig { processing_delay: Duration::from_millis(50), ..StoreConfig::new(dir.path()) };
     let store = serve(store::app(config).await.unwrap()).await;
     let store_id = create_store_directly(store).await;
-    let principal = Principal { sub: "tester".into(), stores: StoreScope::Only(vec![store_id.clone()]), projects: vec![] };
+    let principal = Principal::new("test", "tester", StoreScope::Only(vec![store_id.clone()]), vec![]);
     let auth = Authenticator::new().with_static_token(TOKEN, principal).unwrap();
     let config = proxy::ProxyConfig::local_store(&format!("http://{store}"), store::REGION, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, auth).unwrap();
     let proxy = serve(proxy::app(config).unwrap()).await;

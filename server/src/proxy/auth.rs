@@ -13,6 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::access::{AccessPolicy, JobGrants, OperationScope};
 use super::error::ProxyError;
 
 /// Shortest accepted JWT secret, in bytes: HS256 keys shorter than the hash are guessable.
@@ -50,15 +51,46 @@ impl StoreScope {
     }
 }
 
+/// Issuer recorded for callers of a static token (they have no `iss`).
+pub const STATIC_TOKEN_ISSUER: &str = "urn:readset-upload:static-token";
+/// Issuer recorded for HS256 JWTs that carry no `iss` claim.
+pub const HS256_ISSUER: &str = "urn:readset-upload:hs256";
+
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The portal user (`sub`); used in logs and as the key of the per-token part cap.
+    /// Who vouched for the caller: the token's `iss`, or [`STATIC_TOKEN_ISSUER`] /
+    /// [`HS256_ISSUER`]. With `sub`, it names the owner of the uploads the caller creates.
+    pub issuer: String,
+    /// The portal user (`sub`); used in logs and as the key of the per-token limits.
     pub sub: String,
     /// The sequence stores this caller may use.
     pub stores: StoreScope,
     /// Seven Bridges projects this caller may use (kept for the Seven Bridges forwarding).
     pub projects: Vec<String>,
+    /// The HealthOmics operations this caller may use (on the stores it may use).
+    pub operations: OperationScope,
+    /// The job rules that apply to this caller (role and S3 locations per store).
+    pub jobs: JobGrants,
+}
+
+impl Principal {
+    /// A caller allowed every operation on `stores` and `projects`, with no job rules (so
+    /// export and import jobs are refused).
+    pub fn new(issuer: impl Into<String>, sub: impl Into<String>, stores: StoreScope, projects: Vec<String>) -> Self {
+        Self { issuer: issuer.into(), sub: sub.into(), stores, projects, operations: OperationScope::Any, jobs: JobGrants::default() }
+    }
+
+    /// A stable, opaque name of this principal (`iss` + `sub`): hex SHA-256 of
+    /// `issuer \n sub`. It is the owner recorded on the uploads this caller creates, so it never
+    /// reveals the subject and cannot collide between issuers.
+    pub fn owner_id(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.issuer.as_bytes());
+        h.update(b"\n");
+        h.update(self.sub.as_bytes());
+        hex::encode(h.finalize())
+    }
 }
 
 /// Claims of a portal JWT. `sub`, `exp` and `stores` are required; `projects` is optional.
@@ -96,6 +128,8 @@ pub struct Authenticator {
     jwt: Option<DecodingKey>,
     /// Static tokens by the SHA-256 of the token, so the tokens themselves are not kept.
     tokens: HashMap<[u8; 32], Principal>,
+    /// Maps claims to grants; applied to every authenticated caller.
+    policy: Option<std::sync::Arc<AccessPolicy>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -156,10 +190,16 @@ impl Authenticator {
         let entries: Vec<StaticTokenEntry> =
             serde_json::from_str(&text).with_context(|| format!("token file {} is not a JSON array of token entries", path.display()))?;
         for entry in entries {
-            let principal = Principal { sub: entry.sub, stores: StoreScope::from_list(entry.stores), projects: entry.projects };
+            let principal = Principal::new(STATIC_TOKEN_ISSUER, entry.sub, StoreScope::from_list(entry.stores), entry.projects);
             self = self.with_static_token(&entry.token, principal).with_context(|| format!("token file {}", path.display()))?;
         }
         Ok(self)
+    }
+
+    /// Applies `policy` to every caller this authenticator accepts.
+    pub fn with_policy(mut self, policy: AccessPolicy) -> Self {
+        self.policy = Some(std::sync::Arc::new(policy));
+        self
     }
 
     /// Whether any way to authenticate is configured.
@@ -171,7 +211,11 @@ impl Authenticator {
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ProxyError> {
         let token = bearer_token(headers)?;
         if let Some(principal) = self.tokens.get(&digest(token)) {
-            return Ok(principal.clone());
+            let mut principal = principal.clone();
+            if let Some(policy) = &self.policy {
+                policy.apply(&mut principal, &serde_json::Map::new())?;
+            }
+            return Ok(principal);
         }
         let Some(key) = &self.jwt else {
             return Err(ProxyError::Unauthorized("unknown bearer token".into()));
@@ -180,7 +224,13 @@ impl Authenticator {
         if claims.sub.is_empty() {
             return Err(ProxyError::Unauthorized("the JWT has an empty `sub` claim".into()));
         }
-        Ok(Principal { sub: claims.sub, stores: StoreScope::from_list(claims.stores), projects: claims.projects })
+        let mut principal = Principal::new(HS256_ISSUER, claims.sub, StoreScope::from_list(claims.stores), claims.projects);
+        if let Some(policy) = &self.policy {
+            // The claims map is what a policy file reads (groups, roles, ...); HS256 tokens keep
+            // their typed claims for now.
+            policy.apply(&mut principal, &serde_json::Map::new())?;
+        }
+        Ok(principal)
     }
 }
 

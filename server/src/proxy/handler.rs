@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
+use super::access::check_job_request;
 use super::error::ProxyError;
 use super::forward::{forward, Outgoing};
 use super::policy::{classify, BodyKind, MAX_PART_BYTES};
@@ -33,6 +34,9 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyEr
     if !principal.stores.allows(&allowed.store_id) {
         return Err(ProxyError::AccessDenied(format!("this token does not allow sequence store {}", allowed.store_id)));
     }
+    if !principal.operations.allows(allowed.operation) {
+        return Err(ProxyError::AccessDenied(format!("this token does not allow {:?}", allowed.operation)));
+    }
     tracing::info!(sub = %principal.sub, operation = ?allowed.operation, "allowed");
     let length = content_length(&parts.headers)?;
     let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
@@ -52,6 +56,7 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyEr
             if !bytes.is_empty() && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
                 return Err(ProxyError::Validation("the request body is not valid JSON".into()));
             }
+            let bytes = check_job_request(&principal, allowed.operation, &allowed.store_id, bytes)?;
             (Outgoing::Bytes(bytes), None)
         }
         BodyKind::Part => {

@@ -7,6 +7,7 @@
 //! API calls under `/sbg/v2/` are forwarded to `--sbg-api` with the token added server side
 //! ([`sbg`]).
 
+pub mod access;
 pub mod auth;
 pub mod cors;
 pub mod error;

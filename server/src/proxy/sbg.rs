@@ -351,7 +351,7 @@ mod tests {
 
     #[test]
     fn projects_claim_lists_projects_and_star_allows_any() {
-        let p = |projects: &[&str]| Principal { sub: "u".into(), stores: super::super::StoreScope::Any, projects: projects.iter().map(|s| s.to_string()).collect() };
+        let p = |projects: &[&str]| Principal::new("i", "u", super::super::StoreScope::Any, projects.iter().map(|s| s.to_string()).collect());
         assert!(project_allowed(&p(&["a/b"]), "a/b"));
         assert!(!project_allowed(&p(&["a/b"]), "a/c"));
         assert!(!project_allowed(&p(&[]), "a/b"));

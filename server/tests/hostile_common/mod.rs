@@ -75,7 +75,7 @@ pub async fn spawn_servers(limits: ServeLimits) -> Servers {
     let upload_id = create_upload(store_addr, &store_id).await;
     let other_upload = create_upload(store_addr, &other_store).await;
 
-    let principal = Principal { sub: "static-user".into(), stores: StoreScope::Only(vec![store_id.clone()]), projects: vec![] };
+    let principal = Principal::new("test", "static-user", StoreScope::Only(vec![store_id.clone()]), vec![]);
     let auth = Authenticator::new().with_jwt_secret(JWT_SECRET).unwrap().with_static_token(STATIC_TOKEN, principal).unwrap();
     let config =
         proxy::ProxyConfig::local_store(&format!("http://{store_addr}"), REGION, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, auth).unwrap();

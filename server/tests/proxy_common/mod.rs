@@ -232,7 +232,7 @@ pub fn test_auth() -> Authenticator {
     Authenticator::new()
         .with_jwt_secret(JWT_SECRET)
         .unwrap()
-        .with_static_token(STATIC_TOKEN, Principal { sub: "static-user".into(), stores: StoreScope::Only(vec![STORE.into()]), projects: vec![] })
+        .with_static_token(STATIC_TOKEN, Principal::new("test", "static-user", StoreScope::Only(vec![STORE.into()]), vec![]))
         .unwrap()
 }
 
