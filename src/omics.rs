@@ -52,11 +52,41 @@ pub struct Request {
     pub query: Vec<(&'static str, String)>,
     /// JSON body, if any (part uploads carry a binary body added by the transport instead).
     pub body: Option<Value>,
+    /// The upload this call acts on (parts, list parts, complete, abort): the transport sends
+    /// the upload's grant with it (see [`UPLOAD_GRANT_HEADER`]).
+    pub upload_id: Option<String>,
+}
+
+/// Request header carrying an upload's grant: the signing proxy hands one out for each upload
+/// its caller creates (`uploadGrant` in the CreateMultipartReadSetUpload and
+/// ListMultipartReadSetUploads answers) and requires it on every call on that upload, so only
+/// the user who created an upload can send its parts, list them, complete it or abort it.
+/// A HealthOmics endpoint without the proxy ignores it.
+pub const UPLOAD_GRANT_HEADER: &str = "x-readset-upload-grant";
+
+/// The `(uploadId, uploadGrant)` pairs in a CreateMultipartReadSetUpload answer (one) or a
+/// ListMultipartReadSetUploads answer (one per listed upload the proxy granted). Answers from
+/// an endpoint without the proxy carry none; malformed bodies give none.
+pub fn upload_grants(body: &str) -> Vec<(String, String)> {
+    let Ok(v) = serde_json::from_str::<Value>(body) else { return Vec::new() };
+    let pair = |item: &Value| match (item.get("uploadId").and_then(Value::as_str), item.get("uploadGrant").and_then(Value::as_str)) {
+        (Some(id), Some(grant)) if !grant.is_empty() => Some((id.to_owned(), grant.to_owned())),
+        _ => None,
+    };
+    match v.get("uploads").and_then(Value::as_array) {
+        Some(items) => items.iter().filter_map(pair).collect(),
+        None => pair(&v).into_iter().collect(),
+    }
 }
 
 impl Request {
     fn new(operation: &'static str, method: Method, path: String) -> Self {
-        Request { operation, method, path, query: Vec::new(), body: None }
+        Request { operation, method, path, query: Vec::new(), body: None, upload_id: None }
+    }
+
+    fn on_upload(mut self, upload_id: &str) -> Self {
+        self.upload_id = Some(upload_id.to_owned());
+        self
     }
 
     fn with_body(mut self, body: Value) -> Self {
@@ -172,7 +202,7 @@ pub fn create_upload(store: &str, body: &CreateUpload) -> Request {
 
 /// `UploadReadSetPart` (the transport adds the part bytes as the body).
 pub fn upload_part(store: &str, upload_id: &str, source: Source, number: u32) -> Request {
-    let mut r = Request::new("UploadReadSetPart", Method::Put, format!("{}/part", upload_path(store, upload_id)));
+    let mut r = Request::new("UploadReadSetPart", Method::Put, format!("{}/part", upload_path(store, upload_id))).on_upload(upload_id);
     r.query.push(("partNumber", number.to_string()));
     r.query.push(("partSource", source.as_str().to_string()));
     r
@@ -181,12 +211,13 @@ pub fn upload_part(store: &str, upload_id: &str, source: Source, number: u32) ->
 /// `CompleteMultipartReadSetUpload` with `parts` (see [`crate::complete::assemble`]).
 pub fn complete_upload(store: &str, upload_id: &str, parts: &[CompletePart]) -> Request {
     Request::new("CompleteMultipartReadSetUpload", Method::Post, format!("{}/complete", upload_path(store, upload_id)))
+        .on_upload(upload_id)
         .with_body(serde_json::json!({ "parts": parts }))
 }
 
 /// `AbortMultipartReadSetUpload`.
 pub fn abort_upload(store: &str, upload_id: &str) -> Request {
-    Request::new("AbortMultipartReadSetUpload", Method::Delete, format!("{}/abort", upload_path(store, upload_id)))
+    Request::new("AbortMultipartReadSetUpload", Method::Delete, format!("{}/abort", upload_path(store, upload_id))).on_upload(upload_id)
 }
 
 /// `ListMultipartReadSetUploads` (in-progress uploads).
@@ -201,6 +232,7 @@ pub fn list_upload_parts(store: &str, upload_id: &str, source: Source, filter: O
         body["filter"] = f;
     }
     Request::new("ListReadSetUploadParts", Method::Post, format!("{}/parts", upload_path(store, upload_id)))
+        .on_upload(upload_id)
         .with_page(page)
         .with_body(body)
 }
@@ -357,6 +389,30 @@ pub fn parse<T: DeserializeOwned>(operation: &'static str, body: &str) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calls_on_an_upload_name_it_so_its_grant_is_sent() {
+        let page = Page::default();
+        for r in [
+            upload_part("1234567890", "5555555555", Source::Source1, 1),
+            complete_upload("1234567890", "5555555555", &[]),
+            abort_upload("1234567890", "5555555555"),
+            list_upload_parts("1234567890", "5555555555", Source::Source2, None, &page),
+        ] {
+            assert_eq!(r.upload_id.as_deref(), Some("5555555555"), "{}", r.operation);
+        }
+        assert_eq!(list_uploads("1234567890", &page).upload_id, None);
+    }
+
+    #[test]
+    fn upload_grants_are_read_from_create_and_list_answers() {
+        assert_eq!(upload_grants(r#"{"uploadId":"1111111111","uploadGrant":"g1","tags":{}}"#), vec![("1111111111".into(), "g1".into())]);
+        let list = r#"{"uploads":[{"uploadId":"1111111111","uploadGrant":"g1"},{"uploadId":"2222222222"},{"uploadId":"3333333333","uploadGrant":"g3"}],"nextToken":"x"}"#;
+        assert_eq!(upload_grants(list), vec![("1111111111".into(), "g1".into()), ("3333333333".into(), "g3".into())]);
+        assert!(upload_grants(r#"{"uploadId":"1111111111"}"#).is_empty(), "no proxy, no grant");
+        assert!(upload_grants("not json").is_empty());
+        assert!(upload_grants(r#"{"uploadId":"1","uploadGrant":""}"#).is_empty());
+    }
 
     #[test]
     fn create_upload_posts_metadata_in_camel_case_without_absent_fields() {

@@ -173,7 +173,7 @@ impl UploadSpec {
 }
 
 fn request(operation: &'static str, method: Method, path: String) -> Request {
-    Request { operation, method, path, query: Vec::new(), body: None }
+    Request { operation, method, path, query: Vec::new(), body: None, upload_id: None }
 }
 
 fn upload_path(upload_id: &str) -> String {

@@ -99,6 +99,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     proxy_config.sbg = Some(proxy::sbg::SbgUpstream::new(&format!("{store_url}/v2"), sbg::DEFAULT_SBG_TOKEN)?);
     let origins = proxy::AllowedOrigins::from_list(&args.allow_origins);
     proxy_config.allowed_origins = origins.clone();
+    // Kept with the data, so uploads stay resumable across demo restarts.
+    proxy_config.grants = demo_grant_key(&args.data)?;
 
     let page_listener = tokio::net::TcpListener::bind(args.listen).await?;
     let page_addr = page_listener.local_addr()?;
@@ -121,6 +123,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         r = store_task => r?,
         r = crate::serve(page_listener, app(&args, proxy_router), "demo page and proxy") => r,
     }
+}
+
+/// The demo proxy's upload grant key: `DATA/proxy-grant-key` (mode 600), made on first start.
+fn demo_grant_key(data: &std::path::Path) -> anyhow::Result<proxy::ownership::UploadGrants> {
+    let path = data.join("proxy-grant-key");
+    if !path.exists() {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::create_dir_all(data)?;
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no random numbers: {e}"))?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+        f.write_all(hex::encode(key).as_bytes())?;
+    }
+    proxy::ownership::read_key_file(&path)
 }
 
 /// Creates the demo's sequence store through the store's own (SigV4-signed) API, or finds it

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod fuzzing;
 pub mod proxy;
 pub mod sbg;
+pub mod secrets;
 pub mod serving;
 pub mod store;
 

@@ -343,6 +343,9 @@ impl Engine {
         if let (true, Some((k, _))) = (self.v.resume, &key) {
             let found = persist::load(k).await;
             if let Ok(Some(rec)) = found {
+                if let Some(grant) = &rec.upload_grant {
+                    self.client.remember_grant(&rec.upload_id, grant);
+                }
                 *self.upload_id.borrow_mut() = Some(rec.upload_id.clone());
                 self.progress.upload_id(&rec.upload_id);
                 match self.load_server_parts(&rec.upload_id).await {
@@ -396,6 +399,7 @@ impl Engine {
             name: Some(self.v.create.name.clone()),
             created_ms: now_ms(),
             parts: Default::default(),
+            upload_grant: self.client.grant(upload_id),
         };
         warn_if_err("saving the upload", persist::save(&rec).await);
         *self.saved.borrow_mut() = Some(rec);
@@ -580,6 +584,9 @@ impl Engine {
             .map_err(|e| Error::invalid_input(format!("cannot slice {}: {e:?}", part.source)))?;
         let req = omics::upload_part(&self.v.store_id, upload_id, part.source, part.number);
         let url = req.url(&self.v.endpoint);
+        // The proxy's grant for the upload, learnt at create or resume (none without a proxy).
+        let grant_header: Vec<(String, String)> =
+            self.client.grant(upload_id).map(|g| (omics::UPLOAD_GRANT_HEADER.to_owned(), g)).into_iter().collect();
         let mut backoff = self.client.backoff();
         loop {
             self.control.wait_running().await.map_err(|e| e.for_part(pref))?;
@@ -593,7 +600,18 @@ impl Engine {
                 seen.set(now_ms());
                 engine.progress.part_bytes(&part, sent as u64)
             });
-            let send = http::send(&self.control, "PUT", &url, self.v.token.as_deref(), Body::Blob(&slice), true, Some(on_progress));
+            let send = http::send_with_headers(
+                &self.control,
+                "PUT",
+                &url,
+                self.v.token.as_deref(),
+                &grant_header,
+                Body::Blob(&slice),
+                true,
+                Some(on_progress),
+                &[],
+            );
+            let send = async move { send.await.map(|(r, _)| r) };
             let sent = match futures::future::select(std::pin::pin!(send), std::pin::pin!(self.stall_watch(&last))).await {
                 futures::future::Either::Left((r, _)) => r,
                 // Dropping the request future aborts the XHR.

@@ -64,6 +64,10 @@ pub struct SavedUpload {
     /// server's part list decides what is sent.
     #[serde(default)]
     pub parts: BTreeMap<String, String>,
+    /// The signing proxy's grant for this upload (see [`crate::omics::UPLOAD_GRANT_HEADER`]),
+    /// so a resume after a reload needs no look-up; absent without a proxy.
+    #[serde(default)]
+    pub upload_grant: Option<String>,
 }
 
 /// The key of the record for these files in this store with this part size.

@@ -45,10 +45,11 @@ impl AllowedOrigins {
     }
 }
 
-/// Request headers a browser may send: `authorization`, `content-type` and `x-amz-*`.
+/// Request headers a browser may send: `authorization`, `content-type`, the upload grant and
+/// `x-amz-*`.
 fn header_allowed(name: &str) -> bool {
     let name = name.trim().to_ascii_lowercase();
-    name == "authorization" || name == "content-type" || name.starts_with("x-amz-")
+    name == "authorization" || name == "content-type" || name == super::ownership::GRANT_HEADER || name.starts_with("x-amz-")
 }
 
 /// The CORS middleware (use with `axum::middleware::from_fn_with_state`).

@@ -1,5 +1,8 @@
-//! The `/omics/...` handler: authenticate, apply the policy, check the body's size, take a part
-//! slot, then sign and forward. Every refusal happens before the body is read.
+//! The `/omics/...` handler: authenticate, apply the policy, check the upload's grant, check
+//! the body's size, take a part slot, then sign and forward. Every refusal happens before the
+//! body is read (a refused part never reaches the store). Create and ListMultipartReadSetUploads
+//! answers are rewritten for ownership ([`super::ownership`]); every mutating operation leaves
+//! one audit line (target `audit`).
 
 use std::sync::Arc;
 
@@ -13,7 +16,10 @@ use futures_util::StreamExt;
 use super::access::check_job_request;
 use super::error::ProxyError;
 use super::forward::{forward, Outgoing};
-use super::policy::{classify, BodyKind, MAX_PART_BYTES};
+use super::auth::Principal;
+use super::json::check_strict;
+use super::ownership::{check_grant, filter_uploads, finish_create, prepare_create, UploadGrants};
+use super::policy::{classify, AllowedRequest, BodyKind, Operation, MAX_PART_BYTES};
 use super::ProxyState;
 
 /// Seconds a caller over the part cap is asked to wait.
@@ -31,13 +37,69 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyEr
     let (parts, body) = request.into_parts();
     let principal = state.auth.authenticate(&parts.headers)?;
     let allowed = classify(&parts.method, parts.uri.path(), parts.uri.query())?;
+    let outcome = authorized(state, parts, body, &principal, &allowed).await;
+    if allowed.operation.is_mutating() {
+        audit(&principal, &allowed, &outcome);
+    }
+    outcome.map(|(response, _)| response)
+}
+
+/// One audit line: who, what, on which store and resource, and how it ended. Caller-supplied
+/// values are logged with `Debug` formatting, so a newline or control character in a `sub`
+/// cannot forge a line.
+fn audit(principal: &Principal, allowed: &AllowedRequest, outcome: &Result<(Response, Option<(&'static str, String)>), ProxyError>) {
+    let (status, created) = match outcome {
+        Ok((r, created)) => (r.status().as_u16(), created.clone()),
+        Err(e) => (e.status().as_u16(), None),
+    };
+    let (resource_kind, resource_id) = allowed.resource.clone().or(created).unwrap_or(("", String::new()));
+    tracing::info!(
+        target: "audit",
+        issuer = ?principal.issuer,
+        sub = ?principal.sub,
+        operation = ?allowed.operation,
+        store = %allowed.store_id,
+        resource_kind,
+        resource_id = %resource_id,
+        status,
+        outcome = if (200..300).contains(&status) { "allowed" } else if matches!(status, 401 | 403) { "denied" } else { "failed" },
+        "audit"
+    );
+}
+
+/// The IDs an answer names for the audit line (the upload, read set or job it created).
+fn created_resource(operation: Operation, body: &[u8]) -> Option<(&'static str, String)> {
+    let key = match operation {
+        Operation::CreateMultipartReadSetUpload => "uploadId",
+        Operation::CompleteMultipartReadSetUpload => "readSetId",
+        Operation::StartReadSetImportJob | Operation::StartReadSetExportJob | Operation::StartReadSetActivationJob => "id",
+        _ => return None,
+    };
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let id = v.get(key)?.as_str()?;
+    // IDs are digits; anything else is not worth logging.
+    (id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| (if key == "id" { "jobId" } else { key }, id.to_owned()))
+}
+
+async fn authorized(
+    state: &ProxyState,
+    parts: axum::http::request::Parts,
+    body: Body,
+    principal: &Principal,
+    allowed: &AllowedRequest,
+) -> Result<(Response, Option<(&'static str, String)>), ProxyError> {
+    let principal = principal.clone();
+    let allowed = allowed.clone();
     if !principal.stores.allows(&allowed.store_id) {
         return Err(ProxyError::AccessDenied(format!("this token does not allow sequence store {}", allowed.store_id)));
     }
     if !principal.operations.allows(allowed.operation) {
         return Err(ProxyError::AccessDenied(format!("this token does not allow {:?}", allowed.operation)));
     }
-    tracing::info!(sub = %principal.sub, operation = ?allowed.operation, "allowed");
+    if let Some(upload_id) = allowed.upload_id() {
+        check_grant(&parts.headers, &state.grants, &allowed.store_id, upload_id, &principal)?;
+    }
+    tracing::info!(sub = ?principal.sub, operation = ?allowed.operation, "allowed");
     let length = content_length(&parts.headers)?;
     let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
     let (outgoing, permit) = match allowed.operation.body_kind() {
@@ -53,10 +115,13 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyEr
                 return Err(json_too_large(max));
             }
             let bytes = read_capped(body, max).await?;
-            if !bytes.is_empty() && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
-                return Err(ProxyError::Validation("the request body is not valid JSON".into()));
+            if !bytes.is_empty() {
+                check_strict(&bytes)?;
             }
-            let bytes = check_job_request(&principal, allowed.operation, &allowed.store_id, bytes)?;
+            let mut bytes = check_job_request(&principal, allowed.operation, &allowed.store_id, bytes)?;
+            if allowed.operation == Operation::CreateMultipartReadSetUpload {
+                bytes = prepare_create(&bytes, &principal)?;
+            }
             (Outgoing::Bytes(bytes), None)
         }
         BodyKind::Part => {
@@ -66,14 +131,48 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyEr
             if length > MAX_PART_BYTES {
                 return Err(ProxyError::PayloadTooLarge(format!("a part is at most {MAX_PART_BYTES} bytes; this one declares {length}")));
             }
-            let permit = state.limiter.try_acquire(&principal.sub).ok_or_else(|| ProxyError::Throttled {
+            let permit = state.limiter.try_acquire(&principal.owner_id()).ok_or_else(|| ProxyError::Throttled {
                 message: "too many part uploads in flight for this token; retry shortly".into(),
                 retry_after_secs: PART_CAP_RETRY_AFTER_SECS,
             })?;
             (Outgoing::Part { body, length }, Some(permit))
         }
     };
-    forward(state, parts.method, &allowed, outgoing, permit).await
+    let response = forward(state, parts.method, &allowed, outgoing, permit).await?;
+    let rewrite: Option<fn(&[u8], &UploadGrants, &str, &Principal) -> Result<Bytes, ProxyError>> = match allowed.operation {
+        Operation::CreateMultipartReadSetUpload => Some(finish_create),
+        Operation::ListMultipartReadSetUploads => Some(filter_uploads),
+        _ => None,
+    };
+    let buffered = rewrite.is_some() || created_resource_kind(allowed.operation);
+    if !buffered || !response.status().is_success() {
+        return Ok((response, None));
+    }
+    let (mut head, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_REWRITTEN_ANSWER)
+        .await
+        .map_err(|_| ProxyError::BadGateway("the upstream's answer could not be read (or is too large)".into()))?;
+    let created = created_resource(allowed.operation, &bytes);
+    let bytes = match rewrite {
+        Some(f) => f(&bytes, &state.grants, &allowed.store_id, &principal)?,
+        None => bytes,
+    };
+    head.headers.remove(header::CONTENT_LENGTH);
+    Ok((Response::from_parts(head, Body::from(bytes)), created))
+}
+
+/// Largest upstream answer buffered to rewrite or audit it (a ListMultipartReadSetUploads page
+/// of 100 uploads is far below).
+const MAX_REWRITTEN_ANSWER: usize = 8 * 1024 * 1024;
+
+fn created_resource_kind(operation: Operation) -> bool {
+    matches!(
+        operation,
+        Operation::CompleteMultipartReadSetUpload
+            | Operation::StartReadSetImportJob
+            | Operation::StartReadSetExportJob
+            | Operation::StartReadSetActivationJob
+    )
 }
 
 fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ProxyError> {

@@ -13,7 +13,9 @@ pub mod cors;
 pub mod error;
 mod forward;
 mod handler;
+pub mod json;
 pub mod limit;
+pub mod ownership;
 pub mod policy;
 pub mod sbg;
 pub mod sign;
@@ -87,6 +89,12 @@ pub struct ProxyArgs {
     /// File holding the Seven Bridges token added as `X-SBG-Auth-Token` (never sent by browsers).
     #[arg(long, requires = "sbg_api")]
     pub sbg_token_file: Option<PathBuf>,
+    /// File holding the key (at least 32 random bytes, mode 600) that signs upload grants, so
+    /// only the user who created an upload can act on it. Give every instance behind one load
+    /// balancer the same file; without it a random key per process is used, and uploads cannot
+    /// be resumed across a restart or another instance.
+    #[arg(long, env = "READSET_UPLOAD_GRANT_KEY_FILE")]
+    pub upload_grant_key_file: Option<PathBuf>,
 }
 
 /// Everything the proxy needs, for building it in-process (tests, the demo) or from flags.
@@ -112,6 +120,8 @@ pub struct ProxyConfig {
     pub connect_timeout: Duration,
     /// Where `/sbg/v2/...` goes, with its token; `None`: those calls are refused.
     pub sbg: Option<sbg::SbgUpstream>,
+    /// Mints and checks upload grants (see [`ownership`]).
+    pub grants: ownership::UploadGrants,
 }
 
 impl ProxyConfig {
@@ -129,6 +139,7 @@ impl ProxyConfig {
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             connect_timeout: Duration::from_secs(10),
             sbg: None,
+            grants: ownership::UploadGrants::ephemeral(),
         }
     }
 
@@ -171,6 +182,12 @@ impl ProxyConfig {
         if let (Some(api), Some(file)) = (&args.sbg_api, &args.sbg_token_file) {
             config.sbg = Some(sbg::SbgUpstream::from_token_file(api, file)?);
         }
+        match &args.upload_grant_key_file {
+            Some(path) => config.grants = ownership::read_key_file(path)?,
+            None => tracing::warn!(
+                "no --upload-grant-key-file: upload grants use a per-process key, so uploads cannot be resumed after a restart or through another instance"
+            ),
+        }
         Ok(config)
     }
 }
@@ -186,6 +203,7 @@ pub(crate) struct ProxyState {
     max_json_body: usize,
     upstream_timeout: Duration,
     sbg: Option<sbg::SbgUpstream>,
+    grants: ownership::UploadGrants,
 }
 
 /// The proxy's router: `/omics/...` (the HealthOmics API), `/sbg/v2/...` (Seven Bridges, when
@@ -218,6 +236,7 @@ pub fn app(config: ProxyConfig) -> anyhow::Result<Router> {
         max_json_body: config.max_json_body,
         upstream_timeout: config.upstream_timeout,
         sbg: config.sbg,
+        grants: config.grants,
     });
     let origins = Arc::new(config.allowed_origins);
     Ok(Router::new()

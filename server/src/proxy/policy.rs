@@ -59,6 +59,20 @@ impl Operation {
         }
     }
 
+    /// Whether the operation changes anything (these get an audit line).
+    pub fn is_mutating(self) -> bool {
+        matches!(
+            self,
+            Self::CreateMultipartReadSetUpload
+                | Self::UploadReadSetPart
+                | Self::CompleteMultipartReadSetUpload
+                | Self::AbortMultipartReadSetUpload
+                | Self::StartReadSetImportJob
+                | Self::StartReadSetExportJob
+                | Self::StartReadSetActivationJob
+        )
+    }
+
     /// How the operation's body is handled.
     pub fn body_kind(self) -> BodyKind {
         match self {
@@ -97,6 +111,15 @@ pub struct AllowedRequest {
     pub store_id: String,
     /// The HealthOmics path and query (without the `/omics` prefix), safe to append to a host.
     pub path_and_query: String,
+    /// The ID in the path besides the store's, with its name (`uploadId`, `readSetId`, `jobId`).
+    pub resource: Option<(&'static str, String)>,
+}
+
+impl AllowedRequest {
+    /// The upload this request acts on (parts, list parts, complete, abort).
+    pub fn upload_id(&self) -> Option<&str> {
+        self.resource.as_ref().filter(|(name, _)| *name == "uploadId").map(|(_, id)| id.as_str())
+    }
 }
 
 /// One segment of a route template.
@@ -176,7 +199,8 @@ pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Result<Allo
         path_and_query.push('?');
         path_and_query.push_str(&query);
     }
-    Ok(AllowedRequest { operation, store_id: (*store_id).to_owned(), path_and_query })
+    let resource = ids.first().map(|(name, id)| (*name, (*id).to_owned()));
+    Ok(AllowedRequest { operation, store_id: (*store_id).to_owned(), path_and_query, resource })
 }
 
 /// Path segments for messages, with anything that is not a route literal replaced by `{id}`.
@@ -285,6 +309,7 @@ mod tests {
         assert_eq!(r.operation.host_prefix(), "storage-");
         assert_eq!(r.store_id, "1234567890");
         assert_eq!(r.path_and_query, "/sequencestore/1234567890/upload/9876543210/part?partNumber=3&partSource=SOURCE2");
+        assert_eq!(r.upload_id(), Some("9876543210"));
     }
 
     #[test]
