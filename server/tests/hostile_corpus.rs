@@ -46,9 +46,11 @@ impl Builder<'_> {
         self.cases.push(Case { name: name.into(), to, bytes, status, expect });
     }
     /// A proxy request with the static token.
+    /// It carries the grant of the allowed store's upload (ignored by other operations).
     fn proxy(&mut self, name: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8], status: u16, expect: Expect) {
         let auth = format!("Bearer {STATIC_TOKEN}");
-        let mut h = vec![("authorization", auth.as_str())];
+        let grant = self.s.upload_grant();
+        let mut h = vec![("authorization", auth.as_str()), ("x-readset-upload-grant", grant.as_str())];
         h.extend_from_slice(headers);
         let bytes = request(self.s.proxy, method, path, &h, body);
         self.add(format!("proxy: {name}"), self.s.proxy, bytes, status, expect);
@@ -148,9 +150,9 @@ fn scope_and_method_cases(b: &mut Builder) {
     b.proxy("another store: its upload's part", "PUT", &format!("/omics/sequencestore/{o}/upload/{ou}/part?partNumber=1&partSource=SOURCE1"), &[("content-length", &len)], &part, 403, DENIED);
     b.proxy("another store: abort its upload", "DELETE", &format!("/omics/sequencestore/{o}/upload/{ou}/abort"), &[], b"", 403, DENIED);
     b.proxy("another store: list its read sets", "POST", &format!("/omics/sequencestore/{o}/readsets"), &[JSON], b"{}", 403, DENIED);
-    b.proxy("another store's upload under an allowed store", "PUT", &format!("/omics/sequencestore/{s}/upload/{ou}/part?partNumber=1&partSource=SOURCE1"), &[("content-length", &len)], &part, 404, Expect::Aws("ResourceNotFoundException"));
-    b.proxy("another store's upload completed under an allowed store", "POST", &format!("/omics/sequencestore/{s}/upload/{ou}/complete"), &[JSON], br#"{"parts":[{"partNumber":1,"partSource":"SOURCE1","checksum":"00"}]}"#, 404, Expect::Aws("ResourceNotFoundException"));
-    b.proxy("an upload that does not exist", "PUT", &format!("/omics/sequencestore/{s}/upload/1111111111/part?partNumber=1&partSource=SOURCE1"), &[("content-length", &len)], &part, 404, Expect::Aws("ResourceNotFoundException"));
+    b.proxy("another store's upload under an allowed store", "PUT", &format!("/omics/sequencestore/{s}/upload/{ou}/part?partNumber=1&partSource=SOURCE1"), &[("content-length", &len)], &part, 403, DENIED);
+    b.proxy("another store's upload completed under an allowed store", "POST", &format!("/omics/sequencestore/{s}/upload/{ou}/complete"), &[JSON], br#"{"parts":[{"partNumber":1,"partSource":"SOURCE1","checksum":"00"}]}"#, 403, DENIED);
+    b.proxy("an upload that does not exist", "PUT", &format!("/omics/sequencestore/{s}/upload/1111111111/part?partNumber=1&partSource=SOURCE1"), &[("content-length", &len)], &part, 403, DENIED);
     for (method, path) in [
         ("DELETE", format!("/omics/sequencestore/{s}")),
         ("PATCH", format!("/omics/sequencestore/{s}")),
@@ -448,7 +450,8 @@ async fn the_same_requests_done_right_are_accepted() {
     let part = fastq_gz();
     let len = part.len().to_string();
     let path = format!("/omics/sequencestore/{}/upload/{}/part?partNumber=1&partSource=SOURCE1", s.store_id, s.upload_id);
-    let put = send(s.proxy, &request(s.proxy, "PUT", &path, &[("authorization", &auth), ("content-length", &len)], &part)).await;
+    let grant = s.upload_grant();
+    let put = send(s.proxy, &request(s.proxy, "PUT", &path, &[("authorization", &auth), ("x-readset-upload-grant", &grant), ("content-length", &len)], &part)).await;
     assert_eq!(put.status, 200, "{}", put.body);
     let direct = format!("/sequencestore/{}/upload/{}/part?partNumber=2&partSource=SOURCE1", s.store_id, s.upload_id);
     let put = send(s.store, &signed(s.store, "PUT", &direct, &[("content-length", &len)], &part)).await;

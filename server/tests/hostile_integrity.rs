@@ -76,7 +76,8 @@ fn part_paths(s: &Servers, n: u32) -> (String, String) {
 
 fn proxy_put(s: &Servers, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let auth = format!("Bearer {STATIC_TOKEN}");
-    let mut h = vec![("authorization", auth.as_str())];
+    let grant = s.upload_grant();
+    let mut h = vec![("authorization", auth.as_str()), ("x-readset-upload-grant", grant.as_str())];
     h.extend_from_slice(headers);
     request(s.proxy, "PUT", path, &h, body)
 }

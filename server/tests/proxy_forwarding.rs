@@ -16,9 +16,9 @@ fn client() -> reqwest::Client {
 async fn json_operation_is_signed_with_its_body_hash_and_answer_passes_through() {
     let (up, rec) = spawn_upstream().await;
     let proxy = spawn_proxy(test_config(up)).await;
-    let body = r#"{"sourceFileType":"FASTQ","subjectId":"s","sampleId":"x","name":"n"}"#;
+    let body = r#"{"filter":{"sampleId":"x"}}"#;
     let res = client()
-        .post(format!("http://{proxy}/omics/sequencestore/{STORE}/upload"))
+        .post(format!("http://{proxy}/omics/sequencestore/{STORE}/readsets"))
         .bearer_auth(jwt_for(&[STORE]))
         .header("content-type", "application/json")
         .body(body)
@@ -32,7 +32,7 @@ async fn json_operation_is_signed_with_its_body_hash_and_answer_passes_through()
     assert_eq!(seen.len(), 1);
     let s = &seen[0];
     assert_eq!(s.method, "POST");
-    assert_eq!(s.path_and_query, format!("/sequencestore/{STORE}/upload"), "the /omics prefix is removed");
+    assert_eq!(s.path_and_query, format!("/sequencestore/{STORE}/readsets"), "the /omics prefix is removed");
     assert!(s.signature_valid, "aws-sigv4 recomputes the same signature");
     assert_eq!(s.headers["x-amz-content-sha256"], sha256_hex(body.as_bytes()), "JSON is signed with its SHA-256");
     assert!(s.headers["authorization"].to_str().unwrap().starts_with("AWS4-HMAC-SHA256"),
@@ -56,6 +56,7 @@ async fn static_token_part_is_signed_unsigned_payload_and_arrives_whole() {
     let res = client()
         .put(format!("http://{proxy}{}", part_path(STORE, UPLOAD, 7)))
         .bearer_auth(STATIC_TOKEN)
+        .header("x-readset-upload-grant", static_grant(STORE, UPLOAD))
         .body(data.clone())
         .send()
         .await
@@ -85,6 +86,7 @@ async fn part_body_is_streamed_upstream_before_the_client_finishes() {
         client()
             .put(format!("http://{proxy}{}", part_path(STORE, UPLOAD, 1)))
             .bearer_auth(STATIC_TOKEN)
+            .header("x-readset-upload-grant", static_grant(STORE, UPLOAD))
             .header("content-length", total)
             .body(reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async move {
                 rx.recv().await.map(|c| (Ok::<_, std::io::Error>(c), rx))
@@ -114,8 +116,9 @@ async fn client_disconnect_mid_part_aborts_the_upstream_request() {
     let mut finished = rec.finished.subscribe();
     let mut stream = tokio::net::TcpStream::connect(proxy).await.unwrap();
     let head = format!(
-        "PUT {} HTTP/1.1\r\nHost: {proxy}\r\nAuthorization: Bearer {STATIC_TOKEN}\r\nContent-Length: 1000000\r\n\r\n",
-        part_path(STORE, UPLOAD, 2)
+        "PUT {} HTTP/1.1\r\nHost: {proxy}\r\nAuthorization: Bearer {STATIC_TOKEN}\r\nx-readset-upload-grant: {}\r\nContent-Length: 1000000\r\n\r\n",
+        part_path(STORE, UPLOAD, 2),
+        static_grant(STORE, UPLOAD)
     );
     use tokio::io::AsyncWriteExt;
     stream.write_all(head.as_bytes()).await.unwrap();
@@ -140,6 +143,7 @@ async fn upstream_throttling_and_errors_pass_through_unchanged() {
     let res = client()
         .put(format!("http://{proxy}{}", part_path(STORE, UPLOAD, 1)))
         .bearer_auth(STATIC_TOKEN)
+        .header("x-readset-upload-grant", static_grant(STORE, UPLOAD))
         .body(vec![1u8; 10])
         .send()
         .await
@@ -174,6 +178,7 @@ async fn per_token_part_cap_answers_429_with_retry_after() {
         client()
             .put(format!("http://{proxy}{}", part_path(STORE, UPLOAD, 1)))
             .bearer_auth(STATIC_TOKEN)
+            .header("x-readset-upload-grant", static_grant(STORE, UPLOAD))
             .header("content-length", 20)
             .body(reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async move {
                 rx.recv().await.map(|c| (Ok::<_, std::io::Error>(c), rx))
@@ -185,6 +190,7 @@ async fn per_token_part_cap_answers_429_with_retry_after() {
     let second = client()
         .put(format!("http://{proxy}{}", part_path(STORE, UPLOAD, 2)))
         .bearer_auth(STATIC_TOKEN)
+        .header("x-readset-upload-grant", static_grant(STORE, UPLOAD))
         .body(vec![2u8; 10])
         .send()
         .await
@@ -196,6 +202,7 @@ async fn per_token_part_cap_answers_429_with_retry_after() {
     let other = client()
         .put(format!("http://{proxy}{}", part_path(STORE, UPLOAD, 3)))
         .bearer_auth(jwt_for(&[STORE]))
+        .header("x-readset-upload-grant", alice_grant(STORE, UPLOAD))
         .body(vec![3u8; 10])
         .send()
         .await
@@ -210,6 +217,7 @@ async fn per_token_part_cap_answers_429_with_retry_after() {
     let third = client()
         .put(format!("http://{proxy}{}", part_path(STORE, UPLOAD, 2)))
         .bearer_auth(STATIC_TOKEN)
+        .header("x-readset-upload-grant", static_grant(STORE, UPLOAD))
         .body(vec![2u8; 10])
         .send()
         .await

@@ -61,7 +61,8 @@ fn cases() -> Vec<Case> {
     let auth = |t: &str| format!("Authorization: Bearer {t}");
     let get_store = |store: &str, a: &str| format!("GET /omics/sequencestore/{store} HTTP/1.1\r\n{a}");
     let claims = |exp: u64| serde_json::json!({ "sub": "alice", "exp": exp, "stores": [STORE] });
-    let part = |path: String, a: &str, len: &str| format!("PUT {path} HTTP/1.1\r\n{a}\r\n{len}");
+    // Part requests carry alice's grant for UPLOAD, so each is refused for its own fault.
+    let part = |path: String, a: &str, len: &str| format!("PUT {path} HTTP/1.1\r\n{a}\r\nx-readset-upload-grant: {}\r\n{len}", alice_grant(STORE, UPLOAD));
     let big_json = vec![b' '; 70_000];
     vec![
         case("no token", format!("GET /omics/sequencestore/{STORE} HTTP/1.1"), b"", 401, "UnauthorizedException"),
@@ -97,6 +98,15 @@ fn cases() -> Vec<Case> {
         case("oversized json", format!("POST /omics/sequencestore/{STORE}/readsets HTTP/1.1\r\n{}\r\nContent-Length: {}", auth(&jwt), big_json.len()), &big_json, 413, "PayloadTooLargeException"),
         case("oversized chunked json", format!("POST /omics/sequencestore/{STORE}/readsets HTTP/1.1\r\n{}\r\nTransfer-Encoding: chunked", auth(&jwt)), &[format!("{:x}\r\n", big_json.len()).into_bytes(), big_json.clone(), b"\r\n0\r\n\r\n".to_vec()].concat(), 413, "PayloadTooLargeException"),
         case("json that is not json", format!("POST /omics/sequencestore/{STORE}/readsets HTTP/1.1\r\n{}\r\nContent-Length: 5", auth(&jwt)), b"{nope", 400, "ValidationException"),
+        case("part without the upload's grant", format!("PUT {} HTTP/1.1\r\n{}\r\nContent-Length: 1", part_path(STORE, UPLOAD, 1), auth(&jwt)), b"x", 403, "AccessDeniedException"),
+        case("part with another user's grant", format!("PUT {} HTTP/1.1\r\n{}\r\nx-readset-upload-grant: {}\r\nContent-Length: 1", part_path(STORE, UPLOAD, 1), auth(&jwt), static_grant(STORE, UPLOAD)), b"x", 403, "AccessDeniedException"),
+        case("part with the grant of another upload", format!("PUT {} HTTP/1.1\r\n{}\r\nx-readset-upload-grant: {}\r\nContent-Length: 1", part_path(STORE, UPLOAD, 1), auth(&jwt), alice_grant(STORE, "4444444444")), b"x", 403, "AccessDeniedException"),
+        case("part with its grant twice", format!("PUT {} HTTP/1.1\r\n{}\r\nx-readset-upload-grant: {g}\r\nx-readset-upload-grant: {g}\r\nContent-Length: 1", part_path(STORE, UPLOAD, 1), auth(&jwt), g = alice_grant(STORE, UPLOAD)), b"x", 403, "AccessDeniedException"),
+        case("complete without the grant", format!("POST /omics/sequencestore/{STORE}/upload/{UPLOAD}/complete HTTP/1.1\r\n{}\r\nContent-Length: 2", auth(&jwt)), b"{}", 403, "AccessDeniedException"),
+        case("abort with another user's grant", format!("DELETE /omics/sequencestore/{STORE}/upload/{UPLOAD}/abort HTTP/1.1\r\n{}\r\nx-readset-upload-grant: {}", auth(&jwt), static_grant(STORE, UPLOAD)), b"", 403, "AccessDeniedException"),
+        case("list parts without the grant", format!("POST /omics/sequencestore/{STORE}/upload/{UPLOAD}/parts HTTP/1.1\r\n{}\r\nContent-Length: 26", auth(&jwt)), br#"{"partSource":"SOURCE1"}  "#, 403, "AccessDeniedException"),
+        case("create naming the owner tag", format!("POST /omics/sequencestore/{STORE}/upload HTTP/1.1\r\n{}\r\nContent-Length: 41", auth(&jwt)), br#"{"tags":{"readset-upload:owner":"alice"}}"#, 400, "ValidationException"),
+        case("json with a duplicate key", format!("POST /omics/sequencestore/{STORE}/readsets HTTP/1.1\r\n{}\r\nContent-Length: 37", auth(&jwt)), br#"{"filter":{},"filter":{"name":"x"}}  "#, 400, "ValidationException"),
         case("body on a get", format!("GET /omics/sequencestore/{STORE} HTTP/1.1\r\n{}\r\nContent-Length: 2", auth(&jwt)), b"{}", 400, "ValidationException"),
     ]
 }
@@ -140,12 +150,13 @@ async fn valid_requests_of_the_same_shapes_do_reach_the_upstream() {
     let (up, rec) = spawn_upstream().await;
     let proxy = spawn_proxy(test_config(up)).await;
     let jwt = jwt_for(&[STORE]);
+    let grant = alice_grant(STORE, UPLOAD);
     let ok = [
         (format!("GET /omics/sequencestore/{STORE} HTTP/1.1\r\nAuthorization: Bearer {jwt}"), Vec::new()),
-        (format!("PUT {} HTTP/1.1\r\nAuthorization: Bearer {jwt}\r\nContent-Length: 1", part_path(STORE, UPLOAD, 10000)), b"x".to_vec()),
+        (format!("PUT {} HTTP/1.1\r\nAuthorization: Bearer {jwt}\r\nx-readset-upload-grant: {grant}\r\nContent-Length: 1", part_path(STORE, UPLOAD, 10000)), b"x".to_vec()),
         (format!("POST /omics/sequencestore/{STORE}/readsets?maxResults=10 HTTP/1.1\r\nAuthorization: Bearer {jwt}\r\nContent-Length: 2"), b"{}".to_vec()),
         (format!("POST /omics/sequencestore/{STORE}/uploads HTTP/1.1\r\nAuthorization: Bearer {jwt}\r\nContent-Length: 0"), Vec::new()),
-        (format!("DELETE /omics/sequencestore/{STORE}/upload/{UPLOAD}/abort HTTP/1.1\r\nAuthorization: Bearer {jwt}"), Vec::new()),
+        (format!("DELETE /omics/sequencestore/{STORE}/upload/{UPLOAD}/abort HTTP/1.1\r\nAuthorization: Bearer {jwt}\r\nx-readset-upload-grant: {grant}"), Vec::new()),
         (format!("GET /omics/sequencestore/{STORE}/activationjob/{UPLOAD} HTTP/1.1\r\nAuthorization: Bearer {STATIC_TOKEN}"), Vec::new()),
     ];
     for (head, body) in &ok {

@@ -88,6 +88,8 @@ async fn an_upload_through_the_proxy_passes_the_stores_sigv4_check_and_becomes_a
         .await
         .unwrap();
     let upload_id = created["uploadId"].as_str().unwrap_or_else(|| panic!("no uploadId in {created}")).to_owned();
+    // The proxy's grant for this upload: every later call on it carries it.
+    let grant = created["uploadGrant"].as_str().unwrap_or_else(|| panic!("no uploadGrant in {created}")).to_owned();
 
     // Two parts of one gzip stream (the split falls anywhere: the store hashes the whole).
     let fastq: Vec<u8> = (0..2000).flat_map(|i| format!("@r{i}\nACGTACGTAC\n+\nIIIIIIIIII\n").into_bytes()).collect();
@@ -98,6 +100,7 @@ async fn an_upload_through_the_proxy_passes_the_stores_sigv4_check_and_becomes_a
         let resp = client
             .put(format!("{base}/upload/{upload_id}/part?partNumber={n}&partSource=SOURCE1"))
             .header("authorization", &auth)
+            .header("x-readset-upload-grant", &grant)
             .body(body.to_vec())
             .send()
             .await
@@ -109,6 +112,7 @@ async fn an_upload_through_the_proxy_passes_the_stores_sigv4_check_and_becomes_a
     let done = client
         .post(format!("{base}/upload/{upload_id}/complete"))
         .header("authorization", &auth)
+        .header("x-readset-upload-grant", &grant)
         .header("content-type", "application/json")
         .body(serde_json::json!({ "parts": parts }).to_string())
         .send()

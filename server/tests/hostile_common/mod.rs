@@ -47,6 +47,23 @@ pub struct Servers {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// The upload grant key of the hostile proxies.
+pub const GRANT_KEY: &[u8] = b"hostile-upload-grant-key-0123456789abcdef";
+
+impl Servers {
+    /// The grant the proxy issues to the static token's user for `upload` in `store` (the
+    /// uploads here are made directly at the store, so no Create answer carried one).
+    pub fn grant(&self, store: &str, upload: &str) -> String {
+        let owner = Principal::new("test", "static-user", StoreScope::Any, vec![]).owner_id();
+        proxy::ownership::UploadGrants::new(GRANT_KEY).unwrap().grant(store, upload, &owner)
+    }
+
+    /// The grant of the allowed store's upload.
+    pub fn upload_grant(&self) -> String {
+        self.grant(&self.store_id, &self.upload_id)
+    }
+}
+
 impl Drop for Servers {
     fn drop(&mut self) {
         for t in &self.tasks {
@@ -77,8 +94,9 @@ pub async fn spawn_servers(limits: ServeLimits) -> Servers {
 
     let principal = Principal::new("test", "static-user", StoreScope::Only(vec![store_id.clone()]), vec![]);
     let auth = Authenticator::new().with_jwt_secret(JWT_SECRET).unwrap().with_static_token(STATIC_TOKEN, principal).unwrap();
-    let config =
+    let mut config =
         proxy::ProxyConfig::local_store(&format!("http://{store_addr}"), REGION, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, auth).unwrap();
+    config.grants = proxy::ownership::UploadGrants::new(GRANT_KEY).unwrap();
     let proxy_app = proxy::app(config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy_addr = listener.local_addr().unwrap();

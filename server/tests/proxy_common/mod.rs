@@ -29,6 +29,25 @@ pub const STATIC_TOKEN: &str = "static-token-for-store-1111111111";
 pub const STORE: &str = "1111111111";
 pub const OTHER_STORE: &str = "2222222222";
 pub const UPLOAD: &str = "3333333333";
+/// The upload grant key of the test proxies.
+pub const GRANT_KEY: &[u8] = b"upload-grant-key-of-the-proxy-tests-0123456789";
+
+/// The grant the test proxy issues for `upload` in `store` to the user `sub` of `issuer`.
+pub fn grant_for(store: &str, upload: &str, issuer: &str, sub: &str) -> String {
+    let owner = Principal::new(issuer, sub, StoreScope::Any, vec![]).owner_id();
+    proxy::ownership::UploadGrants::new(GRANT_KEY).unwrap().grant(store, upload, &owner)
+}
+
+/// The grant of `upload` for the static token's user.
+pub fn static_grant(store: &str, upload: &str) -> String {
+    grant_for(store, upload, "test", "static-user")
+}
+
+/// The grant of `upload` for the user of [`jwt_for`] (`alice`, HS256 without `iss`).
+pub fn alice_grant(store: &str, upload: &str) -> String {
+    grant_for(store, upload, proxy::auth::HS256_ISSUER, "alice")
+}
+
 /// Bound on every wait in the tests (a failure bound, not a performance threshold).
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -245,6 +264,7 @@ pub fn test_config(upstream: SocketAddr) -> ProxyConfig {
         test_auth(),
     );
     config.allowed_origins = proxy::AllowedOrigins::from_list(&["https://portal.example"]);
+    config.grants = proxy::ownership::UploadGrants::new(GRANT_KEY).unwrap();
     config
 }
 
