@@ -349,3 +349,43 @@ async fn a_policy_file_with_a_mistake_stops_the_proxy_with_the_file_and_the_path
     let e = format!("{:#}", AccessPolicy::from_file(&path).unwrap_err());
     assert!(e.starts_with(&format!("policy file {}: at rules[0].operations[1]: \"DeleteSequenceStore\" is not an operation", path.display())), "{e}");
 }
+
+#[derive(clap::Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: readset_server::proxy::ProxyArgs,
+}
+
+#[tokio::test]
+async fn the_policy_flag_loads_the_file_at_startup() {
+    use clap::Parser;
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.json");
+    std::fs::write(&tokens, format!(r#"[{{"token": "{TOKEN}", "sub": "kiosk", "stores": ["1111111111"]}}]"#)).unwrap();
+    let policy = dir.path().join("policy.json");
+    let args = |policy: &Path| {
+        Cli::try_parse_from(["proxy", "--upstream", "http://127.0.0.1:9", "--tokens", tokens.to_str().unwrap(), "--policy", policy.to_str().unwrap()])
+            .unwrap()
+            .args
+    };
+
+    std::fs::write(&policy, r#"{"jobs": {"1111111111": {"roleArn": "arn:aws:iam::123456789012:role/x", "exportPrefixes": ["s3://exports"]}}}"#).unwrap();
+    let e = format!("{:#}", proxy::ProxyConfig::from_args(&args(&policy)).await.unwrap_err());
+    assert_eq!(
+        e,
+        format!("policy file {}: at jobs.\"1111111111\".exportPrefixes[0]: \"s3://exports\" has no `/` after the bucket name", policy.display())
+    );
+
+    std::fs::write(&policy, json!({"jobs": {"1111111111": {"roleArn": ROLE, "exportPrefixes": [EXPORTS]}}}).to_string()).unwrap();
+    let proxy_addr = proxy_common::spawn_proxy(proxy::ProxyConfig::from_args(&args(&policy)).await.unwrap()).await;
+    let resp = reqwest::Client::new()
+        .post(format!("http://{proxy_addr}/omics/sequencestore/1111111111/exportjob"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(export_body("2222222222", "s3://attacker-bucket/").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let message = resp.json::<Value>().await.unwrap()["message"].as_str().unwrap().to_owned();
+    assert!(message.starts_with("StartReadSetExportJob is refused by job rule jobs.\"1111111111\": destination"), "{message}");
+}
