@@ -101,7 +101,6 @@ pub struct JwtClaims {
     /// Expiry, seconds since the Unix epoch.
     pub exp: u64,
     /// Sequence store IDs allowed; `"*"` means any.
-    #[serde(default)]
     pub stores: Vec<String>,
     /// Seven Bridges projects allowed.
     #[serde(default)]
@@ -221,7 +220,7 @@ impl Authenticator {
         let Some(key) = &self.jwt else {
             return Err(ProxyError::Unauthorized("unknown bearer token".into()));
         };
-        let (claims, claims_map) = verify_jwt(token, key)?;
+        let (claims, claims_map) = verify_jwt(token, key, self.policy.is_some())?;
         if claims.sub.is_empty() {
             return Err(ProxyError::Unauthorized("the JWT has an empty `sub` claim".into()));
         }
@@ -257,7 +256,9 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ProxyError> {
     Ok(token)
 }
 
-fn verify_jwt(token: &str, key: &DecodingKey) -> Result<(JwtClaims, serde_json::Map<String, serde_json::Value>), ProxyError> {
+/// `stores_optional`: with a policy file, which grants stores from other claims, a token may
+/// omit `stores`.
+fn verify_jwt(token: &str, key: &DecodingKey, stores_optional: bool) -> Result<(JwtClaims, serde_json::Map<String, serde_json::Value>), ProxyError> {
     use jsonwebtoken::errors::ErrorKind;
     // Only HS256: `alg: none` and every other algorithm are refused by the decoder.
     let mut validation = Validation::new(Algorithm::HS256);
@@ -269,7 +270,13 @@ fn verify_jwt(token: &str, key: &DecodingKey) -> Result<(JwtClaims, serde_json::
     validation.validate_aud = false;
     // The whole claims object is what a policy file reads (groups, roles, ...).
     match jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, key, &validation) {
-        Ok(data) => match serde_json::from_value::<JwtClaims>(serde_json::Value::Object(data.claims.clone())) {
+        Ok(data) => match serde_json::from_value::<JwtClaims>(serde_json::Value::Object({
+            let mut typed = data.claims.clone();
+            if stores_optional {
+                typed.entry("stores").or_insert_with(|| serde_json::json!([]));
+            }
+            typed
+        })) {
             Ok(claims) => Ok((claims, data.claims)),
             Err(_) => Err(ProxyError::Unauthorized("the JWT claims are malformed (need `sub`, `exp`, `stores`)".into())),
         },
