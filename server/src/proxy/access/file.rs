@@ -133,7 +133,9 @@ fn build(file: PolicyFile) -> anyhow::Result<AccessPolicy> {
         let jobs = job_grants(&entry.jobs, &format!("{at}.jobs"), &mut roles)?;
         let mut job_grants = JobGrants::default();
         for (store, mut rules) in jobs.by_store {
-            rules.rule = format!("{label} ({})", rules.rule);
+            if entry.name.as_deref().is_some_and(|n| !n.trim().is_empty()) {
+                rules.rule = format!("{label} ({})", rules.rule);
+            }
             job_grants.by_store.insert(store, rules);
         }
         rules.push(Rule {
