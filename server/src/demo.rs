@@ -6,6 +6,8 @@
 //! "sbg": {"endpoint": "http://127.0.0.1:8080/sbg/v2", "project": "demo/readset-upload"}}`.
 //! The token is a fresh random static proxy token per run (any store); the sequence store is
 //! created on first start (`MD5up` ETags) and found again on later starts by its client token.
+//! Export and import jobs on it run as [`DEMO_JOB_ROLE`] and stay under the demo's S3 prefixes
+//! ([`demo_job_rules`]): the proxy refuses any other role or location, as in production.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +25,14 @@ const DEMO_STORE_CLIENT_TOKEN: &str = "readset-upload-demo-store";
 
 /// The Seven Bridges project the demo page uploads into (the local store accepts any).
 pub const DEMO_SBG_PROJECT: &str = "demo/readset-upload";
+
+/// The IAM role the demo's export and import jobs run as: the one the demo page offers. The
+/// proxy fills it in when a request names none and refuses any other.
+pub const DEMO_JOB_ROLE: &str = "arn:aws:iam::123456789012:role/HealthOmicsExport";
+/// Where the demo's exports may go (the page proposes `s3://readset-exports/<read set>/`).
+pub const DEMO_EXPORT_PREFIX: &str = "s3://readset-exports/";
+/// Where the demo's imports may read from.
+pub const DEMO_IMPORT_PREFIX: &str = "s3://readset-imports/";
 
 /// `readset-server demo` options.
 #[derive(Debug, Clone, Args)]
@@ -86,7 +96,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let store_id = ensure_demo_store(&store_url).await?;
 
     let token = args.token.clone().unwrap_or_else(|| format!("demo-{}", uuid::Uuid::new_v4().simple()));
-    let principal = proxy::Principal::new(proxy::auth::STATIC_TOKEN_ISSUER, "demo", proxy::StoreScope::Any, vec!["*".into()]);
+    let mut principal = proxy::Principal::new(proxy::auth::STATIC_TOKEN_ISSUER, "demo", proxy::StoreScope::Any, vec!["*".into()]);
+    principal.jobs.by_store.insert(store_id.clone(), demo_job_rules());
     let auth = proxy::Authenticator::new().with_static_token(&token, principal)?;
     let mut proxy_config = proxy::ProxyConfig::local_store(
         &store_url,
@@ -138,6 +149,17 @@ fn demo_grant_key(data: &std::path::Path) -> anyhow::Result<proxy::ownership::Up
         f.write_all(hex::encode(key).as_bytes())?;
     }
     proxy::ownership::read_key_file(&path)
+}
+
+/// The job rules of the demo's store: [`DEMO_JOB_ROLE`], exports under [`DEMO_EXPORT_PREFIX`],
+/// imports from [`DEMO_IMPORT_PREFIX`].
+pub fn demo_job_rules() -> proxy::access::JobRules {
+    proxy::access::JobRules {
+        role_arn: Some(DEMO_JOB_ROLE.into()),
+        export_prefixes: vec![DEMO_EXPORT_PREFIX.into()],
+        import_prefixes: vec![DEMO_IMPORT_PREFIX.into()],
+        rule: "demo".into(),
+    }
 }
 
 /// Creates the demo's sequence store through the store's own (SigV4-signed) API, or finds it

@@ -459,3 +459,102 @@ async fn the_same_requests_done_right_are_accepted() {
     let snap = snapshot(s.dir.path());
     assert_eq!(snap.files.keys().filter(|p| p.to_string_lossy().contains(&s.upload_id)).count(), 2, "{:?}", snap.files);
 }
+
+/// Job requests that try to choose the IAM role or an S3 location, against a proxy whose
+/// static token has job rules on the allowed store (the corpus's own proxy has none).
+fn job_cases(s: &Servers, jobs_proxy: SocketAddr) -> Vec<Case> {
+    let auth = format!("Bearer {STATIC_TOKEN}");
+    let store = &s.store_id;
+    let export = |dest: &str, role: Option<&str>| {
+        let mut v = serde_json::json!({ "destination": dest, "sources": [{ "readSetId": "1234567890" }] });
+        if let Some(r) = role {
+            v["roleArn"] = r.into();
+        }
+        v.to_string()
+    };
+    let import = |src: &str| {
+        serde_json::json!({ "sources": [{ "sourceFileType": "FASTQ", "sampleId": "s", "subjectId": "p", "sourceFiles": { "source1": src } }] }).to_string()
+    };
+    let export_path = format!("/omics/sequencestore/{store}/exportjob");
+    let import_path = format!("/omics/sequencestore/{store}/importjob");
+    let cases: Vec<(&str, &str, String, u16, Expect)> = vec![
+        ("export to a foreign bucket", &export_path, export("s3://attacker-bucket/loot/", None), 403, DENIED),
+        ("export to a sibling of the prefix", &export_path, export("s3://portal-exports/lab-ab/", None), 403, DENIED),
+        ("export to the prefix without its slash", &export_path, export("s3://portal-exports/lab-a", None), 403, DENIED),
+        ("export with .. out of the prefix", &export_path, export("s3://portal-exports/lab-a/../../attacker-bucket/", None), 403, DENIED),
+        ("export with percent-escaped ..", &export_path, export("s3://portal-exports/lab-a/%2e%2e/x/", None), 403, DENIED),
+        ("export with an empty segment", &export_path, export("s3://portal-exports/lab-a//x/", None), 403, DENIED),
+        ("export with a backslash", &export_path, export("s3://portal-exports/lab-a/..\\x/", None), 403, DENIED),
+        ("export with a fullwidth slash", &export_path, export("s3://portal-exports/lab-a\u{ff0f}..\u{ff0f}x/", None), 403, DENIED),
+        ("export with an upper-case scheme", &export_path, export("S3://portal-exports/lab-a/x/", None), 403, DENIED),
+        ("export with a foreign role", &export_path, export("s3://portal-exports/lab-a/x/", Some("arn:aws:iam::999999999999:role/admin")), 403, DENIED),
+        ("export with an unknown field", &export_path, r#"{"destination":"s3://portal-exports/lab-a/","sources":[],"outputLocation":"s3://attacker-bucket/"}"#.into(), 400, V),
+        ("export with a destination object", &export_path, r#"{"destination":{"uri":"s3://attacker-bucket/"},"sources":[]}"#.into(), 400, V),
+        ("import from a foreign bucket", &import_path, import("s3://attacker-bucket/r1.fastq.gz"), 403, DENIED),
+        ("import with .. out of the prefix", &import_path, import("s3://portal-imports/lab-a/../lab-b/r1.fastq.gz"), 403, DENIED),
+        ("import with a third source file", &import_path, r#"{"sources":[{"sourceFiles":{"source1":"s3://portal-imports/lab-a/a","source3":"s3://attacker-bucket/b"}}]}"#.into(), 400, V),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, path, body, status, expect)| Case {
+            name: format!("jobs: {name}"),
+            to: jobs_proxy,
+            bytes: request(jobs_proxy, "POST", path, &[("authorization", &auth), JSON], body.as_bytes()),
+            status,
+            expect,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_requests_choosing_a_role_or_location_are_refused_and_change_nothing() {
+    use readset_server::proxy::access::JobRules;
+    let s = spawn_servers(test_limits()).await;
+    let mut principal = readset_server::proxy::Principal::new("test", "static-user", readset_server::proxy::StoreScope::Only(vec![s.store_id.clone()]), vec![]);
+    principal.jobs.by_store.insert(
+        s.store_id.clone(),
+        JobRules {
+            role_arn: Some("arn:aws:iam::123456789012:role/portal-jobs".into()),
+            export_prefixes: vec!["s3://portal-exports/lab-a/".into()],
+            import_prefixes: vec!["s3://portal-imports/lab-a/".into()],
+            rule: "hostile-test".into(),
+        },
+    );
+    let auth = readset_server::proxy::Authenticator::new().with_static_token(STATIC_TOKEN, principal).unwrap();
+    let config = readset_server::proxy::ProxyConfig::local_store(
+        &format!("http://{}", s.store),
+        readset_server::store::REGION,
+        readset_server::store::DEFAULT_ACCESS_KEY_ID,
+        readset_server::store::DEFAULT_SECRET_ACCESS_KEY,
+        auth,
+    )
+    .unwrap();
+    let app = readset_server::proxy::app(config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jobs_proxy = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move { readset_server::serving::serve_with_limits(listener, app, test_limits()).await.unwrap() });
+
+    let before = snapshot(s.dir.path());
+    let mut failures = Vec::new();
+    for case in job_cases(&s, jobs_proxy) {
+        let answer = send(case.to, &case.bytes).await;
+        if let Err(e) = check(&case, &answer) {
+            failures.push(format!("{}: {e}", case.name));
+        } else if case.status == 403 && !answer.message().contains("job rule hostile-test") {
+            failures.push(format!("{}: the refusal does not name the rule: {}", case.name, answer.message()));
+        }
+        let now = snapshot(s.dir.path());
+        if now != before {
+            failures.push(format!("{}: the store changed: {:?}", case.name, diff(&before, &now)));
+            break;
+        }
+    }
+    // The same request done right reaches the store (the refusals were for the location).
+    let ok = serde_json::json!({ "destination": "s3://portal-exports/lab-a/x/", "sources": [{ "readSetId": "1234567890" }] }).to_string();
+    let path = format!("/omics/sequencestore/{}/exportjob", s.store_id);
+    let auth = format!("Bearer {STATIC_TOKEN}");
+    let answer = send(jobs_proxy, &request(jobs_proxy, "POST", &path, &[("authorization", &auth), JSON], ok.as_bytes())).await;
+    task.abort();
+    assert!(failures.is_empty(), "{} job cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}

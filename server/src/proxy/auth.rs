@@ -220,15 +220,13 @@ impl Authenticator {
         let Some(key) = &self.jwt else {
             return Err(ProxyError::Unauthorized("unknown bearer token".into()));
         };
-        let claims = verify_jwt(token, key)?;
+        let (claims, claims_map) = verify_jwt(token, key, self.policy.is_some())?;
         if claims.sub.is_empty() {
             return Err(ProxyError::Unauthorized("the JWT has an empty `sub` claim".into()));
         }
         let mut principal = Principal::new(HS256_ISSUER, claims.sub, StoreScope::from_list(claims.stores), claims.projects);
         if let Some(policy) = &self.policy {
-            // The claims map is what a policy file reads (groups, roles, ...); HS256 tokens keep
-            // their typed claims for now.
-            policy.apply(&mut principal, &serde_json::Map::new())?;
+            policy.apply(&mut principal, &claims_map)?;
         }
         Ok(principal)
     }
@@ -258,7 +256,9 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ProxyError> {
     Ok(token)
 }
 
-fn verify_jwt(token: &str, key: &DecodingKey) -> Result<JwtClaims, ProxyError> {
+/// `stores_optional`: with a policy file, which grants stores from other claims, a token may
+/// omit `stores`.
+fn verify_jwt(token: &str, key: &DecodingKey, stores_optional: bool) -> Result<(JwtClaims, serde_json::Map<String, serde_json::Value>), ProxyError> {
     use jsonwebtoken::errors::ErrorKind;
     // Only HS256: `alg: none` and every other algorithm are refused by the decoder.
     let mut validation = Validation::new(Algorithm::HS256);
@@ -268,8 +268,18 @@ fn verify_jwt(token: &str, key: &DecodingKey) -> Result<JwtClaims, ProxyError> {
     // The secret is dedicated to this proxy, so an `aud` claim the portal's library adds is not
     // required to match anything.
     validation.validate_aud = false;
-    match jsonwebtoken::decode::<JwtClaims>(token, key, &validation) {
-        Ok(data) => Ok(data.claims),
+    // The whole claims object is what a policy file reads (groups, roles, ...).
+    match jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, key, &validation) {
+        Ok(data) => match serde_json::from_value::<JwtClaims>(serde_json::Value::Object({
+            let mut typed = data.claims.clone();
+            if stores_optional {
+                typed.entry("stores").or_insert_with(|| serde_json::json!([]));
+            }
+            typed
+        })) {
+            Ok(claims) => Ok((claims, data.claims)),
+            Err(_) => Err(ProxyError::Unauthorized("the JWT claims are malformed (need `sub`, `exp`, `stores`)".into())),
+        },
         Err(e) => Err(ProxyError::Unauthorized(
             match e.kind() {
                 ErrorKind::ExpiredSignature => "the JWT has expired",

@@ -69,6 +69,11 @@ pub struct ProxyArgs {
     /// JSON file of static bearer tokens: `[{"token": "...", "sub": "...", "stores": ["*"]}]`.
     #[arg(long)]
     pub tokens: Option<PathBuf>,
+    /// Access policy file (JSON, or TOML when it ends with `.toml`): maps token claims such as
+    /// `groups` or `cognito:groups` to stores, Seven Bridges projects and operations, and sets
+    /// the IAM role and S3 prefixes of export and import jobs per store. Checked at startup.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
     /// Browser origin allowed to call the proxy (repeatable); `*` allows any origin (tests and
     /// development only).
     #[arg(long = "allow-origin")]
@@ -164,6 +169,9 @@ impl ProxyConfig {
         }
         if let Some(path) = &args.tokens {
             auth = auth.with_token_file(path)?;
+        }
+        if let Some(path) = &args.policy {
+            auth = auth.with_policy(access::AccessPolicy::from_file(path)?);
         }
         anyhow::ensure!(auth.is_configured(), "give --jwt-secret-file and/or --tokens: the proxy serves authenticated users only");
         let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await;
