@@ -29,7 +29,7 @@ pub async fn handle(State(state): State<Arc<ProxyState>>, request: Request) -> R
 
 async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyError> {
     let (parts, body) = request.into_parts();
-    let principal = state.auth.authenticate(&parts.headers)?;
+    let principal = state.auth.authenticate(&parts.headers).await?;
     let allowed = classify(&parts.method, parts.uri.path(), parts.uri.query())?;
     if !principal.stores.allows(&allowed.store_id) {
         return Err(ProxyError::AccessDenied(format!("this token does not allow sequence store {}", allowed.store_id)));
