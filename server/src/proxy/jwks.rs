@@ -102,7 +102,7 @@ impl KeyKind {
 }
 
 /// One usable key of the set.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct VerifyKey {
     /// The key id (`kid`), if the set gives one.
     pub kid: Option<String>,
@@ -338,5 +338,50 @@ fn pick(keys: &[VerifyKey], kid: Option<&str>) -> Result<Option<VerifyKey>, Prox
             "the JWT has no key id (`kid`) header and the identity provider publishes {} keys: a `kid` is required",
             keys.len()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idp_urls_are_https_or_loopback_http_without_credentials() {
+        for ok in ["https://idp.example/realms/x", "http://127.0.0.1:8080/jwks", "http://localhost/jwks", "http://[::1]:9/jwks"] {
+            assert!(check_idp_url(ok, "--jwks-url").is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("http://idp.example/jwks", "must use https"),
+            ("http://127.0.0.2/jwks", "must use https"),
+            ("ftp://idp.example/jwks", "has the scheme `ftp`"),
+            ("https://u:p@idp.example/jwks", "user name or password"),
+            ("not a url", "is not a URL"),
+        ] {
+            let err = check_idp_url(bad, "--jwks-url").unwrap_err();
+            assert!(format!("{err:#}").contains(why), "{bad}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn only_usable_signing_keys_are_kept() {
+        let rsa = serde_json::json!({ "kty": "RSA", "kid": "r", "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw", "e": "AQAB" });
+        let mut enc = rsa.clone();
+        enc["use"] = "enc".into();
+        enc["kid"] = "e".into();
+        let mut wrong_alg = rsa.clone();
+        wrong_alg["alg"] = "ES256".into();
+        wrong_alg["kid"] = "w".into();
+        let oct = serde_json::json!({ "kty": "oct", "k": "c2VjcmV0", "kid": "o" });
+        let p384 = serde_json::json!({ "kty": "EC", "crv": "P-384", "kid": "p", "x": "AAAA", "y": "AAAA" });
+        let doc = serde_json::json!({ "keys": [enc, wrong_alg, oct, p384, {"kty": "weird"}, rsa] });
+        let keys = parse_key_set(&doc).unwrap();
+        assert_eq!(keys.iter().map(|k| (k.kid.clone(), k.kind)).collect::<Vec<_>>(), vec![(Some("r".to_owned()), KeyKind::Rsa)]);
+        let err = parse_key_set(&serde_json::json!({ "keys": [oct_only()] })).unwrap_err();
+        assert!(err.to_string().contains("no usable signing key"), "{err}");
+        assert!(parse_key_set(&serde_json::json!({ "nokeys": [] })).is_err());
+    }
+
+    fn oct_only() -> Value {
+        serde_json::json!({ "kty": "oct", "k": "c2VjcmV0" })
     }
 }

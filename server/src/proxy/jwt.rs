@@ -232,3 +232,32 @@ pub fn string_list(claims: &Map<String, Value>, name: &str) -> Result<Option<Vec
         Some(_) => Err(refuse(format!("the JWT `{name}` claim must be an array of strings"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(header: &str) -> String {
+        format!("{}.e30.AAAA", URL_SAFE_NO_PAD.encode(header))
+    }
+
+    fn refused(header: &str) -> String {
+        read_header(&token(header)).unwrap_err().message().to_owned()
+    }
+
+    #[test]
+    fn headers_naming_keys_or_odd_algorithms_are_refused() {
+        assert_eq!(refused(r#"{"alg":"nOnE"}"#), "unsigned JWTs (`alg: none`) are refused");
+        for field in ["jku", "x5u", "jwk", "x5c"] {
+            assert!(refused(&format!(r#"{{"alg":"RS256","{field}":"x"}}"#)).contains(&format!("carries `{field}`")));
+        }
+        assert!(refused(r#"{"alg":"RS256","crit":["b64"]}"#).contains("`crit`"));
+        assert_eq!(refused(r#"{"alg":"RS256","kid":7}"#), "the JWT `kid` header is not a string");
+        assert_eq!(refused(r#"{"typ":"JWT"}"#), "the JWT header has no `alg`");
+        assert!(refused(r#"{"alg":"PS256"}"#).starts_with("the JWT algorithm is not accepted"));
+        assert_eq!(refused("[1]"), "the JWT header is not a JSON object");
+        assert_eq!(read_header("a.b").unwrap_err().message(), NOT_A_JWT);
+        let h = read_header(&token(r#"{"alg":"EdDSA","kid":"k"}"#)).unwrap();
+        assert_eq!((h.alg, h.kid.as_deref()), (Algorithm::EdDSA, Some("k")));
+    }
+}
