@@ -329,10 +329,15 @@ impl JwksSource {
     }
 }
 
-/// The key for `kid` among `keys`: by id, or the only key when the token has no `kid`.
+/// The key for `kid` among `keys`: by id, or the only key when the token has no `kid` (or the
+/// set's only key has none).
 fn pick(keys: &[VerifyKey], kid: Option<&str>) -> Result<Option<VerifyKey>, ProxyError> {
     match kid {
-        Some(kid) => Ok(keys.iter().find(|k| k.kid.as_deref() == Some(kid)).cloned()),
+        // A set of one key without an id verifies every token (some providers omit `kid`).
+        Some(kid) => Ok(keys.iter().find(|k| k.kid.as_deref() == Some(kid)).or(match keys {
+            [only] if only.kid.is_none() => Some(only),
+            _ => None,
+        }).cloned()),
         None if keys.len() == 1 => Ok(Some(keys[0].clone())),
         None => Err(ProxyError::Unauthorized(format!(
             "the JWT has no key id (`kid`) header and the identity provider publishes {} keys: a `kid` is required",
