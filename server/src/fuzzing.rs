@@ -87,7 +87,7 @@ pub fn token(data: &[u8]) {
     value.extend_from_slice(data);
     let Ok(v) = HeaderValue::from_bytes(&value) else { return };
     headers.insert(axum::http::header::AUTHORIZATION, v);
-    if let Ok(principal) = authenticator().authenticate(&headers) {
+    if let Ok(principal) = runtime().block_on(authenticator().authenticate(&headers)) {
         assert_eq!(String::from_utf8_lossy(data).trim(), FUZZ_STATIC_TOKEN, "accepted as {principal:?}");
     }
 }

@@ -558,3 +558,81 @@ async fn job_requests_choosing_a_role_or_location_are_refused_and_change_nothing
     assert!(failures.is_empty(), "{} job cases failed:\n{}", failures.len(), failures.join("\n"));
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
+
+// Identity-provider tokens (issue 15): a proxy that trusts a fake OpenID provider, in front of
+// the same store, under the same discipline (status, AWS error body, nothing stored).
+mod oidc_common;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_identity_provider_tokens_are_refused_and_change_nothing() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use oidc_common::{forge, rsa_key, sign, sign_with, spawn_idp};
+    use readset_server::proxy::jwks::{JwksOptions, JwksSource};
+    use readset_server::proxy::{Authenticator, JwtRules, ProxyConfig};
+    use readset_server::store::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
+
+    let servers = spawn_servers(test_limits()).await;
+    let rsa = rsa_key("corpus-rsa");
+    let idp = spawn_idp(&[&rsa]).await;
+    let (issuer, source) = JwksSource::discover(&idp.issuer, JwksOptions::default()).await.unwrap();
+    let rules = JwtRules { issuer: Some(issuer.clone()), audiences: vec!["corpus".into()], ..JwtRules::default() };
+    let auth = Authenticator::new().with_identity_provider(std::sync::Arc::new(source), rules).unwrap();
+    let config = ProxyConfig::local_store(&format!("http://{}", servers.store), REGION, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, auth).unwrap();
+    let app = readset_server::proxy::app(config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move { readset_server::serving::serve_with_limits(listener, app, test_limits()).await.unwrap() });
+
+    let n = oidc_common::now();
+    let good = serde_json::json!({ "iss": issuer, "aud": "corpus", "sub": "u", "iat": n, "exp": n + 600, "stores": [servers.store_id] });
+    let with = |changes: serde_json::Value| {
+        let mut c = good.clone();
+        for (k, v) in changes.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let header = |alg: Algorithm, kid: &str| {
+        let mut h = Header::new(alg);
+        h.kid = Some(kid.into());
+        h
+    };
+    let pem_secret = EncodingKey::from_secret(rsa.public_pem.as_bytes());
+    let tokens = vec![
+        ("IdP: wrong iss", sign(&rsa, &with(serde_json::json!({"iss": "https://evil.example"})))),
+        ("IdP: wrong aud", sign(&rsa, &with(serde_json::json!({"aud": "someone-else"})))),
+        ("IdP: nbf in an hour", sign(&rsa, &with(serde_json::json!({"nbf": n + 3600})))),
+        ("IdP: lifetime of a year", sign(&rsa, &with(serde_json::json!({"exp": n + 365 * 86_400})))),
+        ("IdP: unknown kid", sign_with(&header(Algorithm::RS256, "nope"), &rsa.encoding, &good)),
+        ("IdP: HS256 with the RSA public key as secret", sign_with(&header(Algorithm::HS256, "corpus-rsa"), &pem_secret, &good)),
+        ("IdP: alg none", forge(&serde_json::json!({"alg": "none", "kid": "corpus-rsa"}), &good, "")),
+        ("IdP: jku to the provider's own key set", forge(&serde_json::json!({"alg": "RS256", "kid": "corpus-rsa", "jku": idp.jwks_url()}), &good, "AAAA")),
+        ("IdP: signed by another key with the same kid", sign(&rsa_key("corpus-rsa"), &good)),
+    ];
+    let body = serde_json::json!({ "sourceFileType": "FASTQ", "subjectId": "s", "sampleId": "x", "name": "n" }).to_string();
+    let path = format!("/omics/sequencestore/{}/upload", servers.store_id);
+    let before = snapshot(servers.dir.path());
+    let mut failures = Vec::new();
+    for (name, token) in &tokens {
+        let auth = format!("Bearer {token}");
+        let bytes = request(proxy, "POST", &path, &[("authorization", &auth), JSON], body.as_bytes());
+        let case = Case { name: (*name).into(), to: proxy, bytes, status: 401, expect: Expect::Aws("UnauthorizedException") };
+        let answer = send(case.to, &case.bytes).await;
+        if let Err(e) = check(&case, &answer) {
+            failures.push(format!("{name}: {e}"));
+        }
+        if answer.body.contains(token.as_str()) {
+            failures.push(format!("{name}: the answer echoes the token"));
+        }
+        if snapshot(servers.dir.path()) != before {
+            failures.push(format!("{name}: the store changed"));
+            break;
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The same request with a good token is accepted (the corpus refuses for the right reason).
+    let auth = format!("Bearer {}", sign(&rsa, &good));
+    let answer = send(proxy, &request(proxy, "POST", &path, &[("authorization", &auth), JSON], body.as_bytes())).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    task.abort();
+}

@@ -1,5 +1,10 @@
-//! Who is calling: portal users authenticate with a bearer token, either a short-lived HS256 JWT
-//! minted by the portal backend, or a static token from the token file (used by the demo).
+//! Who is calling: portal users authenticate with a bearer token: a JWT from the hospital's
+//! identity provider (RS256 / ES256 / EdDSA, keys from its JWKS: [`super::jwks`]), a
+//! short-lived HS256 JWT minted by the portal backend, or a static token from the token file
+//! (used by the demo). JWT checks are in [`super::jwt`].
+//!
+//! Every accepted caller becomes a [`Principal`] (issuer, subject, and the `stores` /
+//! `projects` claims when present), then the access policy sees the token's full claims.
 //!
 //! Tokens never reach a log: the static ones are kept only as SHA-256 digests, and errors say
 //! what was wrong without echoing what was sent.
@@ -7,20 +12,25 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use axum::http::{header, HeaderMap};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::access::{AccessPolicy, JobGrants, OperationScope};
 use super::error::ProxyError;
+use super::jwks::JwksSource;
+use super::jwt::{self, JwtRules};
 
 /// Shortest accepted JWT secret, in bytes: HS256 keys shorter than the hash are guessable.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 /// Shortest accepted static token, in characters.
 pub const MIN_STATIC_TOKEN_CHARS: usize = 16;
-/// Seconds of clock skew tolerated on a JWT's `exp`.
+/// Seconds of clock skew tolerated on a JWT's `exp`, `nbf` and `iat`.
 pub const JWT_LEEWAY_SECS: u64 = 30;
 
 /// Which sequence stores a caller may use.
@@ -93,7 +103,9 @@ impl Principal {
     }
 }
 
-/// Claims of a portal JWT. `sub`, `exp` and `stores` are required; `projects` is optional.
+/// Claims of a portal JWT (documentation of the contract; tokens are read as a JSON map, so
+/// every other claim reaches the access policy too). `sub` and `exp` are required, and `stores`
+/// for HS256 tokens; `projects` is optional.
 #[derive(Debug, Clone, Deserialize)]
 pub struct JwtClaims {
     /// The portal user.
@@ -122,48 +134,95 @@ pub struct StaticTokenEntry {
     pub projects: Vec<String>,
 }
 
-/// Checks bearer tokens against the JWT secret and the static tokens.
+/// The identity provider whose tokens are accepted: its key set and the claims its tokens
+/// must carry.
+#[derive(Debug, Clone)]
+pub struct IdentityProvider {
+    /// Its keys.
+    pub keys: Arc<JwksSource>,
+    /// `iss`, `aud` and lifetime rules for its tokens (`issuer` and `audiences` are required).
+    pub rules: JwtRules,
+}
+
+/// Checks bearer tokens against the static tokens, the HS256 secrets and the identity
+/// provider's keys.
 #[derive(Clone, Default)]
 pub struct Authenticator {
-    jwt: Option<DecodingKey>,
+    /// HS256 secrets; several at once during a rotation.
+    hs256: Vec<DecodingKey>,
+    /// Claims rules for HS256 tokens.
+    hs256_rules: JwtRules,
+    idp: Option<IdentityProvider>,
     /// Static tokens by the SHA-256 of the token, so the tokens themselves are not kept.
     tokens: HashMap<[u8; 32], Principal>,
     /// Maps claims to grants; applied to every authenticated caller.
-    policy: Option<std::sync::Arc<AccessPolicy>>,
+    policy: Option<Arc<AccessPolicy>>,
 }
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
-            .field("jwt", &self.jwt.as_ref().map(|_| "<redacted>"))
+            .field("hs256_secrets", &self.hs256.len())
+            .field("hs256_rules", &self.hs256_rules)
+            .field("idp", &self.idp)
             .field("static_tokens", &self.tokens.len())
             .finish()
     }
 }
 
+/// Reads a secret file (`what` names it in errors); one trailing newline (`\n` or `\r\n`) is
+/// ignored. The one place JWT secret files are read, so a check of their permissions can be
+/// added here.
+pub fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    let mut raw = std::fs::read(path).with_context(|| format!("cannot read the {what} {}", path.display()))?;
+    if raw.ends_with(b"\n") {
+        raw.pop();
+        if raw.ends_with(b"\r") {
+            raw.pop();
+        }
+    }
+    Ok(raw)
+}
+
 impl Authenticator {
-    /// An authenticator that accepts nothing until a JWT secret or tokens are added.
+    /// An authenticator that accepts nothing until a JWT secret, an identity provider or
+    /// tokens are added.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Accepts HS256 JWTs signed with `secret` (at least [`MIN_JWT_SECRET_BYTES`] bytes).
+    /// Also accepts HS256 JWTs signed with `secret` (at least [`MIN_JWT_SECRET_BYTES`] bytes).
+    /// Call it again to accept several secrets at once (rotation).
     pub fn with_jwt_secret(mut self, secret: &[u8]) -> anyhow::Result<Self> {
         anyhow::ensure!(
             secret.len() >= MIN_JWT_SECRET_BYTES,
             "the JWT secret has {} bytes; use at least {MIN_JWT_SECRET_BYTES} random bytes",
             secret.len()
         );
-        self.jwt = Some(DecodingKey::from_secret(secret));
+        self.hs256.push(DecodingKey::from_secret(secret));
         Ok(self)
     }
 
-    /// Reads the JWT secret from a file; one trailing newline is ignored.
+    /// Reads an HS256 secret from a file ([`read_secret_file`]) and accepts it.
     pub fn with_jwt_secret_file(self, path: &Path) -> anyhow::Result<Self> {
-        let raw = std::fs::read(path).with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
-        let secret = raw.strip_suffix(b"\n").unwrap_or(&raw);
-        let secret = secret.strip_suffix(b"\r").unwrap_or(secret);
-        self.with_jwt_secret(secret).with_context(|| format!("JWT secret file {}", path.display()))
+        let secret = read_secret_file(path, "JWT secret file")?;
+        self.with_jwt_secret(&secret).with_context(|| format!("JWT secret file {}", path.display()))
+    }
+
+    /// Sets the claims rules of HS256 tokens (`iss`, `aud`, longest lifetime).
+    pub fn with_hs256_rules(mut self, rules: JwtRules) -> Self {
+        self.hs256_rules = rules;
+        self
+    }
+
+    /// Accepts RS256 / ES256 / EdDSA tokens signed by the identity provider's keys, with its
+    /// `iss` and one of its audiences.
+    pub fn with_identity_provider(mut self, keys: Arc<JwksSource>, mut rules: JwtRules) -> anyhow::Result<Self> {
+        anyhow::ensure!(rules.issuer.as_deref().is_some_and(|i| !i.is_empty()), "identity provider tokens need an expected issuer (--jwt-issuer)");
+        anyhow::ensure!(!rules.audiences.is_empty(), "identity provider tokens need an expected audience (--jwt-audience)");
+        rules.require_iat = true;
+        self.idp = Some(IdentityProvider { keys, rules });
+        Ok(self)
     }
 
     /// Accepts `token` as a static bearer token for `principal`.
@@ -198,38 +257,110 @@ impl Authenticator {
 
     /// Applies `policy` to every caller this authenticator accepts.
     pub fn with_policy(mut self, policy: AccessPolicy) -> Self {
-        self.policy = Some(std::sync::Arc::new(policy));
+        self.policy = Some(Arc::new(policy));
         self
     }
 
     /// Whether any way to authenticate is configured.
     pub fn is_configured(&self) -> bool {
-        self.jwt.is_some() || !self.tokens.is_empty()
+        !self.hs256.is_empty() || self.idp.is_some() || !self.tokens.is_empty()
     }
 
-    /// Authenticates the `Authorization: Bearer <token>` header.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ProxyError> {
+    /// Authenticates the `Authorization: Bearer <token>` header. May fetch the identity
+    /// provider's key set (a token naming an unknown key id, or a scheduled refresh).
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ProxyError> {
+        self.authenticate_with_claims(headers).await.map(|(principal, _)| principal)
+    }
+
+    /// [`Self::authenticate`], also returning the claims the access policy was given: the
+    /// token's whole claims object (empty for a static token).
+    pub async fn authenticate_with_claims(&self, headers: &HeaderMap) -> Result<(Principal, serde_json::Map<String, serde_json::Value>), ProxyError> {
         let token = bearer_token(headers)?;
         if let Some(principal) = self.tokens.get(&digest(token)) {
             let mut principal = principal.clone();
+            let claims = serde_json::Map::new();
             if let Some(policy) = &self.policy {
-                policy.apply(&mut principal, &serde_json::Map::new())?;
+                policy.apply(&mut principal, &claims)?;
             }
-            return Ok(principal);
+            return Ok((principal, claims));
         }
-        let Some(key) = &self.jwt else {
+        if self.hs256.is_empty() && self.idp.is_none() {
             return Err(ProxyError::Unauthorized("unknown bearer token".into()));
+        }
+        let header = jwt::read_header(token)?;
+        let (claims, from_idp) = if header.alg == Algorithm::HS256 {
+            (self.verify_hs256(token, &header)?, false)
+        } else {
+            (self.verify_idp(token, &header).await?, true)
         };
-        let (claims, claims_map) = verify_jwt(token, key, self.policy.is_some())?;
-        if claims.sub.is_empty() {
-            return Err(ProxyError::Unauthorized("the JWT has an empty `sub` claim".into()));
-        }
-        let mut principal = Principal::new(HS256_ISSUER, claims.sub, StoreScope::from_list(claims.stores), claims.projects);
+        let stores = match jwt::string_list(&claims, "stores")? {
+            Some(stores) => StoreScope::from_list(stores),
+            // The portal's HS256 tokens name their stores unless an access policy grants them;
+            // an identity provider's tokens usually do not, and then only the policy grants.
+            None if !from_idp && self.policy.is_none() => return Err(ProxyError::Unauthorized("the JWT lacks a required claim (`stores`)".into())),
+            None => StoreScope::Only(Vec::new()),
+        };
+        let projects = jwt::string_list(&claims, "projects")?.unwrap_or_default();
+        let sub = claims.get("sub").and_then(serde_json::Value::as_str).unwrap_or_default();
+        let issuer = claims.get("iss").and_then(serde_json::Value::as_str).unwrap_or(HS256_ISSUER);
+        let mut principal = Principal::new(issuer, sub, stores, projects);
         if let Some(policy) = &self.policy {
-            policy.apply(&mut principal, &claims_map)?;
+            policy.apply(&mut principal, &claims)?;
         }
-        Ok(principal)
+        Ok((principal, claims))
     }
+
+    fn verify_hs256(&self, token: &str, header: &jwt::JwtHeader) -> Result<serde_json::Map<String, serde_json::Value>, ProxyError> {
+        if let (Some(kid), Some(idp)) = (&header.kid, &self.idp) {
+            if let Some(key) = idp.keys.cached(kid) {
+                return Err(ProxyError::Unauthorized(format!(
+                    "the JWT says HS256 but its key id names an identity provider {} key: refused (algorithm confusion)",
+                    key.kind.name()
+                )));
+            }
+        }
+        if self.hs256.is_empty() {
+            return Err(ProxyError::Unauthorized("HS256 JWTs are not accepted here (no --jwt-secret-file is configured)".into()));
+        }
+        let mut last = None;
+        for key in &self.hs256 {
+            match jwt::verify_signature(token, Algorithm::HS256, key) {
+                Ok(claims) => {
+                    jwt::check_claims(&claims, &self.hs256_rules, now_secs())?;
+                    return Ok(claims);
+                }
+                // Another secret may match (rotation); any other error means this one did.
+                Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => last = Some(e),
+                Err(e) => return Err(jwt::refusal(e.kind(), false)),
+            }
+        }
+        Err(jwt::refusal(last.as_ref().map_or(&ErrorKind::InvalidSignature, |e| e.kind()), false))
+    }
+
+    async fn verify_idp(&self, token: &str, header: &jwt::JwtHeader) -> Result<serde_json::Map<String, serde_json::Value>, ProxyError> {
+        let Some(idp) = &self.idp else {
+            return Err(ProxyError::Unauthorized(format!(
+                "{:?} JWTs are not accepted here: no identity provider is configured (--oidc-issuer or --jwks-url)",
+                header.alg
+            )));
+        };
+        let key = idp.keys.key_for(header.kid.as_deref()).await?;
+        if key.kind.algorithm() != header.alg {
+            return Err(ProxyError::Unauthorized(format!(
+                "the JWT says {:?} but its key is an {} key, which verifies {:?} only",
+                header.alg,
+                key.kind.name(),
+                key.kind.algorithm()
+            )));
+        }
+        let claims = jwt::verify_signature(token, header.alg, &key.key).map_err(|e| jwt::refusal(e.kind(), true))?;
+        jwt::check_claims(&claims, &idp.rules, now_secs())?;
+        Ok(claims)
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn digest(token: &str) -> [u8; 32] {
@@ -254,42 +385,4 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ProxyError> {
         return Err(ProxyError::Unauthorized("the bearer token is empty".into()));
     }
     Ok(token)
-}
-
-/// `stores_optional`: with a policy file, which grants stores from other claims, a token may
-/// omit `stores`.
-fn verify_jwt(token: &str, key: &DecodingKey, stores_optional: bool) -> Result<(JwtClaims, serde_json::Map<String, serde_json::Value>), ProxyError> {
-    use jsonwebtoken::errors::ErrorKind;
-    // Only HS256: `alg: none` and every other algorithm are refused by the decoder.
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_required_spec_claims(&["exp", "sub"]);
-    validation.leeway = JWT_LEEWAY_SECS;
-    validation.validate_exp = true;
-    // The secret is dedicated to this proxy, so an `aud` claim the portal's library adds is not
-    // required to match anything.
-    validation.validate_aud = false;
-    // The whole claims object is what a policy file reads (groups, roles, ...).
-    match jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, key, &validation) {
-        Ok(data) => match serde_json::from_value::<JwtClaims>(serde_json::Value::Object({
-            let mut typed = data.claims.clone();
-            if stores_optional {
-                typed.entry("stores").or_insert_with(|| serde_json::json!([]));
-            }
-            typed
-        })) {
-            Ok(claims) => Ok((claims, data.claims)),
-            Err(_) => Err(ProxyError::Unauthorized("the JWT claims are malformed (need `sub`, `exp`, `stores`)".into())),
-        },
-        Err(e) => Err(ProxyError::Unauthorized(
-            match e.kind() {
-                ErrorKind::ExpiredSignature => "the JWT has expired",
-                ErrorKind::InvalidSignature => "the JWT signature does not match",
-                ErrorKind::InvalidAlgorithm => "the JWT must be signed with HS256",
-                ErrorKind::MissingRequiredClaim(_) => "the JWT lacks a required claim (`sub`, `exp`, `stores`)",
-                ErrorKind::Json(_) => "the JWT claims are malformed (need `sub`, `exp`, `stores`)",
-                _ => "the bearer token is neither a known token nor a valid JWT",
-            }
-            .into(),
-        )),
-    }
 }

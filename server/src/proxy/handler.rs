@@ -35,7 +35,7 @@ pub async fn handle(State(state): State<Arc<ProxyState>>, request: Request) -> R
 
 async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyError> {
     let (parts, body) = request.into_parts();
-    let principal = state.auth.authenticate(&parts.headers)?;
+    let principal = state.auth.authenticate(&parts.headers).await?;
     let allowed = classify(&parts.method, parts.uri.path(), parts.uri.query())?;
     let outcome = authorized(state, parts, body, &principal, &allowed).await;
     if allowed.operation.is_mutating() {

@@ -14,6 +14,8 @@ pub mod error;
 mod forward;
 mod handler;
 pub mod json;
+pub mod jwks;
+pub mod jwt;
 pub mod limit;
 pub mod ownership;
 pub mod policy;
@@ -34,6 +36,7 @@ use axum::Router;
 use clap::Args;
 
 pub use auth::{Authenticator, JwtClaims, Principal, StoreScope};
+pub use jwt::JwtRules;
 pub use cors::AllowedOrigins;
 pub use error::ProxyError;
 pub use sign::static_credentials;
@@ -62,10 +65,33 @@ pub struct ProxyArgs {
     /// defaults to us-east-1 for a URL upstream.
     #[arg(long, env = "AWS_REGION")]
     pub region: Option<String>,
-    /// File holding the HS256 secret shared with the portal backend that mints JWTs
-    /// (at least 32 bytes; one trailing newline is ignored).
+    /// File holding an HS256 secret shared with the portal backend that mints JWTs (at least
+    /// 32 bytes; one trailing newline is ignored). Repeatable: every secret given is accepted,
+    /// so a secret can be rotated without refusing the tokens already minted.
     #[arg(long)]
-    pub jwt_secret_file: Option<PathBuf>,
+    pub jwt_secret_file: Vec<PathBuf>,
+    /// OpenID Connect issuer whose tokens are accepted (RS256, ES256, EdDSA): its keys are found
+    /// through `ISSUER/.well-known/openid-configuration`. Needs --jwt-audience.
+    #[arg(long, conflicts_with = "jwks_url")]
+    pub oidc_issuer: Option<String>,
+    /// JSON Web Key Set URL of an identity provider without OpenID discovery. Needs
+    /// --jwt-issuer and --jwt-audience.
+    #[arg(long)]
+    pub jwks_url: Option<String>,
+    /// Audience a JWT must name in `aud` (repeatable: any one of them). Required with
+    /// --oidc-issuer / --jwks-url; also checked on HS256 tokens when given.
+    #[arg(long = "jwt-audience")]
+    pub jwt_audience: Vec<String>,
+    /// Issuer (`iss`) a JWT must carry. Defaults to the --oidc-issuer for the identity
+    /// provider's tokens; also checked on HS256 tokens when given.
+    #[arg(long)]
+    pub jwt_issuer: Option<String>,
+    /// Longest JWT lifetime accepted (`exp - iat`): seconds, or a number with s, m, h or d.
+    #[arg(long, default_value = "12h", value_parser = parse_duration)]
+    pub jwt_max_lifetime: Duration,
+    /// How often the identity provider's key set is fetched again (seconds, or with s, m, h).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub jwks_refresh: Duration,
     /// JSON file of static bearer tokens: `[{"token": "...", "sub": "...", "stores": ["*"]}]`.
     #[arg(long)]
     pub tokens: Option<PathBuf>,
@@ -163,17 +189,7 @@ impl ProxyConfig {
             (Upstream::Aws, None) => anyhow::bail!("--upstream aws needs --region (or AWS_REGION)"),
             (Upstream::Url { .. }, None) => DEFAULT_LOCAL_REGION.to_owned(),
         };
-        let mut auth = Authenticator::new();
-        if let Some(path) = &args.jwt_secret_file {
-            auth = auth.with_jwt_secret_file(path)?;
-        }
-        if let Some(path) = &args.tokens {
-            auth = auth.with_token_file(path)?;
-        }
-        if let Some(path) = &args.policy {
-            auth = auth.with_policy(access::AccessPolicy::from_file(path)?);
-        }
-        anyhow::ensure!(auth.is_configured(), "give --jwt-secret-file and/or --tokens: the proxy serves authenticated users only");
+        let auth = auth_from_args(args).await?;
         let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await;
         for origin in args.allow_origin.iter().filter(|o| *o != "*") {
             let url = reqwest::Url::parse(origin).ok();
@@ -200,6 +216,67 @@ impl ProxyConfig {
     }
 }
 
+/// The authenticator the auth flags describe. An identity provider that cannot be reached at
+/// startup is an error (the proxy would refuse every user of it).
+async fn auth_from_args(args: &ProxyArgs) -> anyhow::Result<Authenticator> {
+    anyhow::ensure!(args.jwt_max_lifetime.as_secs() > 0, "--jwt-max-lifetime must be at least one second");
+    anyhow::ensure!(args.jwt_audience.iter().all(|a| !a.is_empty()), "--jwt-audience must not be empty");
+    let mut auth = Authenticator::new();
+    for path in &args.jwt_secret_file {
+        auth = auth.with_jwt_secret_file(path)?;
+    }
+    auth = auth.with_hs256_rules(JwtRules {
+        issuer: args.jwt_issuer.clone(),
+        audiences: args.jwt_audience.clone(),
+        max_lifetime: args.jwt_max_lifetime,
+        require_iat: false,
+    });
+    let options = jwks::JwksOptions { refresh_every: args.jwks_refresh, ..jwks::JwksOptions::default() };
+    let source = match (&args.oidc_issuer, &args.jwks_url) {
+        (Some(issuer), _) => {
+            let (issuer, source) = jwks::JwksSource::discover(issuer, options).await.with_context(|| format!("--oidc-issuer {issuer}"))?;
+            Some((args.jwt_issuer.clone().unwrap_or(issuer), source))
+        }
+        (None, Some(url)) => {
+            let issuer = args.jwt_issuer.clone().context("--jwks-url needs --jwt-issuer (the `iss` its tokens carry)")?;
+            Some((issuer, jwks::JwksSource::new(url, options).await.with_context(|| format!("--jwks-url {url}"))?))
+        }
+        (None, None) => None,
+    };
+    if let Some((issuer, source)) = source {
+        anyhow::ensure!(!args.jwt_audience.is_empty(), "--oidc-issuer / --jwks-url need --jwt-audience (the `aud` the tokens for this proxy carry)");
+        tracing::info!(issuer = %issuer, keys = ?source, "identity provider configured");
+        let rules = JwtRules { issuer: Some(issuer), audiences: args.jwt_audience.clone(), max_lifetime: args.jwt_max_lifetime, require_iat: true };
+        auth = auth.with_identity_provider(Arc::new(source), rules)?;
+    }
+    if let Some(path) = &args.tokens {
+        auth = auth.with_token_file(path)?;
+    }
+    if let Some(path) = &args.policy {
+        auth = auth.with_policy(access::AccessPolicy::from_file(path)?);
+    }
+    anyhow::ensure!(
+        auth.is_configured(),
+        "give --oidc-issuer, --jwks-url, --jwt-secret-file and/or --tokens: the proxy serves authenticated users only"
+    );
+    Ok(auth)
+}
+
+/// Parses `90`, `90s`, `15m`, `12h` or `1d` as a duration.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits.parse().map_err(|_| format!("`{s}` is not a duration: use seconds, or a number with s, m, h or d"))?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{s}` is not a duration: use seconds, or a number with s, m, h or d")),
+    };
+    n.checked_mul(factor).map(Duration::from_secs).ok_or_else(|| format!("`{s}` is too long"))
+}
+
 /// Shared state of the handlers.
 pub(crate) struct ProxyState {
     auth: Authenticator,
@@ -219,7 +296,7 @@ pub(crate) struct ProxyState {
 ///
 /// Fails when no way to authenticate is configured or the HTTP client cannot be built.
 pub fn app(config: ProxyConfig) -> anyhow::Result<Router> {
-    anyhow::ensure!(config.auth.is_configured(), "the proxy needs a JWT secret or static tokens");
+    anyhow::ensure!(config.auth.is_configured(), "the proxy needs an identity provider, a JWT secret or static tokens");
     anyhow::ensure!(config.per_token_part_cap > 0, "the per-token part cap must be at least 1");
     // The region becomes part of a host name with `--upstream aws`: letters, digits and `-` only.
     anyhow::ensure!(

@@ -204,7 +204,7 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, Refusal
         return Err(ProxyError::AccessDenied("Seven Bridges forwarding is not configured on this proxy (see --sbg-api)".into()).into());
     };
     let (parts, body) = request.into_parts();
-    let principal = state.auth.authenticate(&parts.headers)?;
+    let principal = state.auth.authenticate(&parts.headers).await?;
     let allowed = classify(&parts.method, parts.uri.path(), parts.uri.query())?;
     let body = if allowed.json_body {
         let bytes = read_capped(body, state.max_json_body).await?;
