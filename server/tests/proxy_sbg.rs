@@ -122,6 +122,13 @@ async fn projects_outside_the_jwt_claim_are_refused_for_init_and_for_calls_on_th
     }
     let (status, _, _) = call(reqwest::Method::GET, &format!("{}/files?project=bob/secret", s.proxy), &alice, None).await;
     assert_eq!(status, 403);
+    // The allowed project first, another after it: refused, not the first value checked.
+    for q in ["project=alice/reads&project=bob/secret", "project=bob/secret&project=alice/reads"] {
+        let (status, _, body) = call(reqwest::Method::GET, &format!("{}/files?{q}", s.proxy), &alice, None).await;
+        assert_eq!(status, 400, "{q}: {body}");
+        assert!(body.contains("`project` is given more than once"), "{q}: {body}");
+        assert!(!body.contains("y.bam"), "{q}: {body}");
+    }
     // The same upload is fine for a token that lists the project, and "*" allows any.
     let (status, _, _) = call(reqwest::Method::GET, &format!("{}/upload/multipart/{bob_upload}/part/1", s.proxy), &jwt_projects(&["bob/secret"]), None).await;
     assert_eq!(status, 200);

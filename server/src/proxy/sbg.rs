@@ -119,6 +119,11 @@ fn query_pairs(query: Option<&str>, allowed: &[&str]) -> Result<Vec<(String, Str
         if !allowed.contains(&k.as_ref()) {
             return Err(ProxyError::AccessDenied(format!("the query parameter `{k}` is not allowed here")));
         }
+        // A policy reads these values: a repeated key could mean one thing here and another
+        // upstream (`?project=allowed&project=other`).
+        if out.iter().any(|(seen, _): &(String, String)| seen == k.as_ref()) {
+            return Err(ProxyError::Validation(format!("the query parameter `{k}` is given more than once")));
+        }
         out.push((k.into_owned(), v.into_owned()));
     }
     Ok(out)
@@ -208,8 +213,8 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, Refusal
     let allowed = classify(&parts.method, parts.uri.path(), parts.uri.query())?;
     let body = if allowed.json_body {
         let bytes = read_capped(body, state.max_json_body).await?;
-        if !bytes.is_empty() && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
-            return Err(ProxyError::Validation("the request body is not valid JSON".into()).into());
+        if !bytes.is_empty() {
+            super::json::check_strict(&bytes)?;
         }
         Some(bytes)
     } else {
@@ -347,6 +352,12 @@ mod tests {
         }
         assert_eq!(classify(&Method::GET, "/sbg/v2/upload/multipart/..", None).unwrap_err().status(), StatusCode::BAD_REQUEST);
         assert_eq!(classify(&Method::GET, "/sbg/v2/files", None).unwrap_err().status(), StatusCode::BAD_REQUEST);
+        for q in ["project=a%2Fb&project=c%2Fd", "project=a%2Fb&limit=1&limit=2", "project=a%2Fb&project=a%2Fb"] {
+            let e = classify(&Method::GET, "/sbg/v2/files", Some(q)).unwrap_err();
+            assert_eq!((e.status(), e.message().contains("more than once")), (StatusCode::BAD_REQUEST, true), "{q}: {e}");
+        }
+        let e = classify(&Method::GET, "/sbg/v2/upload/multipart/abc", Some("list_parts=true&list_parts=false")).unwrap_err();
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
     }
 
     #[test]
