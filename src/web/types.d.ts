@@ -269,8 +269,15 @@ export interface MultipartUpload {
   sampleId?: string;
   referenceArn?: string;
   generatedFrom?: string;
+  /** Through the signing proxy, `readset-upload:owner` holds the creator's opaque owner ID. */
   tags?: Record<string, string>;
   creationTime: string;
+  /**
+   * The signing proxy's grant for this upload (absent without the proxy). The library sends it
+   * by itself with every call on the upload (`x-readset-upload-grant`); the proxy lists only the
+   * caller's own uploads.
+   */
+  uploadGrant?: string;
 }
 
 /** ListMultipartReadSetUploads' answer. */
@@ -343,6 +350,8 @@ export interface SavedUpload {
   createdMs: number;
   /** SHA-256 of confirmed parts by `"SOURCE1/3"`. */
   parts: Record<string, string>;
+  /** The signing proxy's grant for the upload, so a resume needs no look-up. */
+  uploadGrant?: string;
 }
 
 /** Options of `findResumableUploads`. */
