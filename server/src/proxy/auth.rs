@@ -160,7 +160,7 @@ impl Authenticator {
 
     /// Reads the JWT secret from a file; one trailing newline is ignored.
     pub fn with_jwt_secret_file(self, path: &Path) -> anyhow::Result<Self> {
-        let raw = std::fs::read(path).with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
+        let raw = crate::secrets::read_file(path, "JWT secret")?;
         let secret = raw.strip_suffix(b"\n").unwrap_or(&raw);
         let secret = secret.strip_suffix(b"\r").unwrap_or(secret);
         self.with_jwt_secret(secret).with_context(|| format!("JWT secret file {}", path.display()))
@@ -186,7 +186,7 @@ impl Authenticator {
     /// Adds every token of a token file: a JSON array of
     /// `{"token": "...", "sub": "...", "stores": ["..."|"*"], "projects": [...]}`.
     pub fn with_token_file(mut self, path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the token file {}", path.display()))?;
+        let text = String::from_utf8(crate::secrets::read_file(path, "token")?).with_context(|| format!("the token file {} is not UTF-8", path.display()))?;
         let entries: Vec<StaticTokenEntry> =
             serde_json::from_str(&text).with_context(|| format!("token file {} is not a JSON array of token entries", path.display()))?;
         for entry in entries {

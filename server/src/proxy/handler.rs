@@ -31,6 +31,9 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyEr
     let (parts, body) = request.into_parts();
     let principal = state.auth.authenticate(&parts.headers)?;
     let allowed = classify(&parts.method, parts.uri.path(), parts.uri.query())?;
+    if allowed.operation.body_kind() != BodyKind::Part {
+        state.rate_limiter.check(&principal.owner_id())?;
+    }
     if !principal.stores.allows(&allowed.store_id) {
         return Err(ProxyError::AccessDenied(format!("this token does not allow sequence store {}", allowed.store_id)));
     }

@@ -15,6 +15,7 @@ mod forward;
 mod handler;
 pub mod limit;
 pub mod policy;
+pub mod ratelimit;
 pub mod sbg;
 pub mod sign;
 pub mod trace;
@@ -61,7 +62,8 @@ pub struct ProxyArgs {
     #[arg(long, env = "AWS_REGION")]
     pub region: Option<String>,
     /// File holding the HS256 secret shared with the portal backend that mints JWTs
-    /// (at least 32 bytes; one trailing newline is ignored).
+    /// (at least 32 bytes; one trailing newline is ignored; chmod 600). Or set
+    /// READSET_JWT_SECRET. Never give a secret as a flag value: argv is visible in `ps`.
     #[arg(long)]
     pub jwt_secret_file: Option<PathBuf>,
     /// JSON file of static bearer tokens: `[{"token": "...", "sub": "...", "stores": ["*"]}]`.
@@ -82,11 +84,21 @@ pub struct ProxyArgs {
     pub upstream_timeout_secs: u64,
     /// Seven Bridges API base to forward `/sbg/v2/...` to, e.g.
     /// `https://cavatica-api.sbgenomics.com/v2` or a local store's `http://127.0.0.1:8081/v2`.
-    #[arg(long, requires = "sbg_token_file")]
+    /// Needs the token: --sbg-token-file or READSET_SBG_TOKEN.
+    #[arg(long)]
     pub sbg_api: Option<String>,
-    /// File holding the Seven Bridges token added as `X-SBG-Auth-Token` (never sent by browsers).
+    /// File holding the Seven Bridges token added as `X-SBG-Auth-Token` (never sent by
+    /// browsers; chmod 600). Or set READSET_SBG_TOKEN.
     #[arg(long, requires = "sbg_api")]
     pub sbg_token_file: Option<PathBuf>,
+    /// JSON and Seven Bridges calls per second one user (issuer + sub) may make on this
+    /// instance in the long run (part bodies are capped by --max-parts-per-token instead);
+    /// 0 disables the limit. Over it: 429 with Retry-After.
+    #[arg(long, default_value_t = ratelimit::DEFAULT_PER_SEC)]
+    pub rate_limit_per_sec: f64,
+    /// Calls one user may make at once after being idle (the token bucket's size).
+    #[arg(long, default_value_t = ratelimit::DEFAULT_BURST)]
+    pub rate_limit_burst: u32,
 }
 
 /// Everything the proxy needs, for building it in-process (tests, the demo) or from flags.
@@ -112,6 +124,8 @@ pub struct ProxyConfig {
     pub connect_timeout: Duration,
     /// Where `/sbg/v2/...` goes, with its token; `None`: those calls are refused.
     pub sbg: Option<sbg::SbgUpstream>,
+    /// Per-principal rate of JSON and Seven Bridges calls.
+    pub rate_limit: ratelimit::RateLimit,
 }
 
 impl ProxyConfig {
@@ -129,6 +143,7 @@ impl ProxyConfig {
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             connect_timeout: Duration::from_secs(10),
             sbg: None,
+            rate_limit: ratelimit::RateLimit::default(),
         }
     }
 
@@ -149,7 +164,10 @@ impl ProxyConfig {
         };
         let mut auth = Authenticator::new();
         if let Some(path) = &args.jwt_secret_file {
+            anyhow::ensure!(std::env::var_os(crate::secrets::ENV_JWT_SECRET).is_none(), "give the JWT secret with --jwt-secret-file or with READSET_JWT_SECRET, not both");
             auth = auth.with_jwt_secret_file(path)?;
+        } else if let Some(secret) = crate::secrets::text_from_file_or_env(None, "--jwt-secret-file", crate::secrets::ENV_JWT_SECRET, "JWT secret")? {
+            auth = auth.with_jwt_secret(secret.as_bytes()).context("the JWT secret in READSET_JWT_SECRET")?;
         }
         if let Some(path) = &args.tokens {
             auth = auth.with_token_file(path)?;
@@ -168,8 +186,9 @@ impl ProxyConfig {
         config.max_json_body = args.max_json_body;
         config.per_token_part_cap = args.max_parts_per_token;
         config.upstream_timeout = Duration::from_secs(args.upstream_timeout_secs);
-        if let (Some(api), Some(file)) = (&args.sbg_api, &args.sbg_token_file) {
-            config.sbg = Some(sbg::SbgUpstream::from_token_file(api, file)?);
+        config.rate_limit = ratelimit::RateLimit { per_sec: args.rate_limit_per_sec, burst: args.rate_limit_burst };
+        if let Some(api) = &args.sbg_api {
+            config.sbg = Some(sbg::SbgUpstream::from_token_file_or_env(api, args.sbg_token_file.as_deref())?);
         }
         Ok(config)
     }
@@ -186,6 +205,7 @@ pub(crate) struct ProxyState {
     max_json_body: usize,
     upstream_timeout: Duration,
     sbg: Option<sbg::SbgUpstream>,
+    rate_limiter: ratelimit::RateLimiter,
 }
 
 /// The proxy's router: `/omics/...` (the HealthOmics API), `/sbg/v2/...` (Seven Bridges, when
@@ -195,6 +215,7 @@ pub(crate) struct ProxyState {
 pub fn app(config: ProxyConfig) -> anyhow::Result<Router> {
     anyhow::ensure!(config.auth.is_configured(), "the proxy needs a JWT secret or static tokens");
     anyhow::ensure!(config.per_token_part_cap > 0, "the per-token part cap must be at least 1");
+    config.rate_limit.validate()?;
     // The region becomes part of a host name with `--upstream aws`: letters, digits and `-` only.
     anyhow::ensure!(
         !config.region.is_empty() && config.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
@@ -218,6 +239,7 @@ pub fn app(config: ProxyConfig) -> anyhow::Result<Router> {
         max_json_body: config.max_json_body,
         upstream_timeout: config.upstream_timeout,
         sbg: config.sbg,
+        rate_limiter: ratelimit::RateLimiter::new(config.rate_limit),
     });
     let origins = Arc::new(config.allowed_origins);
     Ok(Router::new()
