@@ -2,6 +2,7 @@
 //! call never reaches the upstream; another user is unaffected; part bodies are not counted.
 
 mod proxy_common;
+mod sbg_common;
 
 use proxy_common::*;
 use readset_server::proxy::ratelimit::RateLimit;
@@ -66,4 +67,27 @@ async fn zero_disables_the_limit_and_bad_settings_stop_the_proxy_from_starting()
     bad.rate_limit = RateLimit { per_sec: 5.0, burst: 0 };
     let err = readset_server::proxy::app(bad).unwrap_err();
     assert_eq!(err.to_string(), "--rate-limit-burst must be at least 1");
+}
+
+#[tokio::test]
+async fn seven_bridges_calls_count_against_the_same_user_limit() {
+    let dir = sbg_common::data_dir();
+    let sbg = sbg_common::spawn(dir.path(), |c| c.token = "sbg-rate-test-token-0123456789".into()).await;
+    let mut config = test_config("127.0.0.1:9".parse().unwrap());
+    config.sbg = Some(readset_server::proxy::sbg::SbgUpstream::new(&format!("{}/v2", sbg.base), "sbg-rate-test-token-0123456789").unwrap());
+    config.rate_limit = RateLimit { per_sec: 0.01, burst: 1 };
+    let proxy = spawn_proxy(config).await;
+    let token = |sub: &str| mint_jwt(serde_json::json!({ "sub": sub, "exp": now_secs() + 600, "stores": [], "projects": ["lab/reads"] }));
+    let client = reqwest::Client::new();
+    let list = |t: String| {
+        let client = client.clone();
+        async move { client.get(format!("http://{proxy}/sbg/v2/files?project=lab/reads")).bearer_auth(t).send().await.unwrap() }
+    };
+    // The local API knows no project `lab/reads` (404): the call was forwarded, not throttled.
+    assert_eq!(list(token("dana")).await.status(), 404);
+    let refused = list(token("dana")).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers()["retry-after"].to_str().unwrap().parse::<u64>().is_ok_and(|s| (1..=100).contains(&s)));
+    assert_eq!(refused.headers()["x-amzn-errortype"], "ThrottlingException");
+    assert_eq!(list(token("erin")).await.status(), 404, "another user is forwarded");
 }
