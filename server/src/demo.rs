@@ -6,6 +6,10 @@
 //! "sbg": {"endpoint": "http://127.0.0.1:8080/sbg/v2", "project": "demo/readset-upload"}}`.
 //! The token is a fresh random static proxy token per run (any store); the sequence store is
 //! created on first start (`MD5up` ETags) and found again on later starts by its client token.
+//!
+//! Both servers answer only to the `Host` they listen on (`127.0.0.1:PORT`, `localhost:PORT`):
+//! the page server with 421 Misdirected Request otherwise, so a DNS-rebinding page on another
+//! name cannot read `/demo-config.json` and its token; the store's SigV4 check likewise.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -104,6 +108,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     proxy_config.sbg = Some(proxy::sbg::SbgUpstream::new(&format!("{store_url}/v2"), sbg::DEFAULT_SBG_TOKEN)?);
     let origins = proxy::AllowedOrigins::from_list(&args.allow_origins);
     proxy_config.allowed_origins = origins.clone();
+    // One local user against a local store: no shared quota to protect, and the browser tests
+    // poll quickly, so the per-user rate limit is off here (proxies in production keep it).
+    proxy_config.rate_limit = proxy::ratelimit::RateLimit::DISABLED;
 
     let page_listener = tokio::net::TcpListener::bind(args.listen).await?;
     let page_addr = page_listener.local_addr()?;
