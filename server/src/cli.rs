@@ -12,6 +12,14 @@ pub struct Cli {
     /// What to run.
     #[command(subcommand)]
     pub command: Command,
+    /// Log line format: `text` (human-readable; colours only on a terminal) or `json` (one
+    /// JSON object per line, for log shippers).
+    #[arg(long, global = true, env = "READSET_LOG_FORMAT", value_enum, default_value_t = crate::logging::LogFormat::Text)]
+    pub log_format: crate::logging::LogFormat,
+    /// Use secret and token files that group or others can read (logged as a warning)
+    /// instead of refusing them. Fix the file with `chmod 600 FILE` instead where you can.
+    #[arg(long, global = true)]
+    pub allow_insecure_secret_files: bool,
 }
 
 /// The three ways to run the binary.
@@ -31,6 +39,7 @@ pub enum Command {
 
 /// Runs the chosen command until it ends.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::secrets::allow_insecure_files(cli.allow_insecure_secret_files);
     match cli.command {
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Proxy(args) => crate::proxy::run(args).await,

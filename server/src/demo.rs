@@ -8,6 +8,10 @@
 //! created on first start (`MD5up` ETags) and found again on later starts by its client token.
 //! Export and import jobs on it run as [`DEMO_JOB_ROLE`] and stay under the demo's S3 prefixes
 //! ([`demo_job_rules`]): the proxy refuses any other role or location, as in production.
+//!
+//! Both servers answer only to the `Host` they listen on (`127.0.0.1:PORT`, `localhost:PORT`):
+//! the page server with 421 Misdirected Request otherwise, so a DNS-rebinding page on another
+//! name cannot read `/demo-config.json` and its token; the store's SigV4 check likewise.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -82,15 +86,20 @@ pub fn app(args: &DemoArgs, proxy: Router) -> Router {
 
 /// Starts the store and the page/proxy server; returns when either stops.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let mut store_args = store::StoreArgs::new(args.store_listen, args.data.join("store"));
-    store_args.faults = args.faults.clone();
-    let store_listener = tokio::net::TcpListener::bind(store_args.listen).await?;
+    let store_listener = tokio::net::TcpListener::bind(args.store_listen).await?;
     let store_addr = store_listener.local_addr()?;
+    // The demo's store keeps the published local credentials (the proxy below signs with
+    // them) and answers only to its own address.
+    let store_config = store::StoreConfig {
+        faults: args.faults.clone(),
+        hosts: crate::hosts::AllowedHosts::for_listen(store_addr),
+        ..store::StoreConfig::new(args.data.join("store"))
+    };
     let store_url = format!("http://{store_addr}");
     let mut sbg_config = sbg::SbgConfig::new(args.data.join("sbg"), store_url.clone());
     sbg_config.part_url_ttl = std::time::Duration::from_secs(args.sbg_part_url_ttl_secs.max(1));
     sbg_config.expose_etag = !args.sbg_hide_etag;
-    let store_app = store::app_with_sbg(store_args.config(), sbg_config).await?;
+    let store_app = store::app_with_sbg(store_config, sbg_config).await?;
     let store_task = tokio::spawn(crate::serve(store_listener, store_app, "store"));
 
     let store_id = ensure_demo_store(&store_url).await?;
@@ -112,6 +121,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     proxy_config.allowed_origins = origins.clone();
     // Kept with the data, so uploads stay resumable across demo restarts.
     proxy_config.grants = demo_grant_key(&args.data)?;
+    // One local user against a local store: no shared quota to protect, and the browser tests
+    // poll quickly, so the per-user rate limit is off here (proxies in production keep it).
+    proxy_config.rate_limit = proxy::ratelimit::RateLimit::DISABLED;
 
     let page_listener = tokio::net::TcpListener::bind(args.listen).await?;
     let page_addr = page_listener.local_addr()?;
@@ -127,12 +139,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .route("/demo-config.json", axum::routing::get(move || async move { axum::Json(demo_config) }))
         .layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(origins), proxy::cors::cors));
     let proxy_router = proxy::app(proxy_config)?.merge(config_route);
+    // Only the Host the page listens on: a DNS-rebinding page (Host: evil.example) cannot
+    // read /demo-config.json and its token, nor use the proxy.
+    let page_hosts = std::sync::Arc::new(crate::hosts::AllowedHosts::for_listen(page_addr));
+    let page_app = app(&args, proxy_router).layer(axum::middleware::from_fn_with_state(page_hosts, crate::hosts::only_allowed_hosts));
     // Tests and scripts read these two lines to find the ports when started on port 0.
     println!("local store: {store_url}");
     println!("readset-upload demo: open http://{page_addr}");
     tokio::select! {
         r = store_task => r?,
-        r = crate::serve(page_listener, app(&args, proxy_router), "demo page and proxy") => r,
+        r = crate::serve(page_listener, page_app, "demo page and proxy") => r,
     }
 }
 

@@ -114,6 +114,7 @@ pub fn sigv4(data: &[u8]) {
         access_key_id: crate::store::DEFAULT_ACCESS_KEY_ID.into(),
         secret_access_key: "fuzz-secret-the-fuzzer-never-sees".into(),
         region: crate::store::REGION.into(),
+        hosts: crate::hosts::AllowedHosts::for_listen(std::net::SocketAddr::from(([127, 0, 0, 1], 1))),
     };
     let mut builder = axum::http::Request::builder().method(f[0].as_str()).uri(f[1].as_str()).header("host", "127.0.0.1:1");
     // Fields 2..5: Authorization, x-amz-date, x-amz-content-sha256, one more signed header.

@@ -5,17 +5,23 @@
 pub mod cli;
 pub mod demo;
 pub mod fuzzing;
+pub mod hosts;
+pub mod logging;
 pub mod proxy;
 pub mod sbg;
 pub mod secrets;
 pub mod serving;
 pub mod store;
 
-/// Installs the `tracing` subscriber (level from `RUST_LOG`, default `info`).
+/// Installs the `tracing` subscriber (level from `RUST_LOG`, default `info`) in the format
+/// `READSET_LOG_FORMAT` names (text by default); see [`logging`].
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    logging::init(logging::LogFormat::from_env());
+}
+
+/// Installs the `tracing` subscriber with `format` (the `--log-format` flag); see [`logging`].
+pub fn init_tracing_with(format: logging::LogFormat) {
+    logging::init(format);
 }
 
 /// Serves `app` on `listener` until the process ends, with the default connection limits and

@@ -3,7 +3,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    readset_server::init_tracing();
     let cli = readset_server::cli::Cli::parse();
+    readset_server::init_tracing_with(cli.log_format);
     readset_server::cli::run(cli).await
 }

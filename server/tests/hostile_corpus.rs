@@ -636,3 +636,60 @@ async fn hostile_identity_provider_tokens_are_refused_and_change_nothing() {
     assert_eq!(answer.status, 200, "{}", answer.body);
     task.abort();
 }
+
+/// The store's own SigV4 rules (issue 15, item 6): an unsigned payload on a JSON operation,
+/// a body swapped after signing (with and without the hash header) and a signature for a
+/// foreign `Host` are refused, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_refuses_unsigned_json_bodies_swapped_bodies_and_foreign_hosts() {
+    let s = spawn_servers(test_limits()).await;
+    let st = s.store;
+    let create = format!("/sequencestore/{}/upload", s.store_id);
+    let body = br#"{"sourceFileType":"FASTQ","subjectId":"s","sampleId":"x","name":"n"}"#;
+    let json = ("content-type", "application/json");
+    let creds = aws_credential_types::Credentials::new(readset_server::store::DEFAULT_ACCESS_KEY_ID, readset_server::store::DEFAULT_SECRET_ACCESS_KEY, None, None, "hostile");
+    // Signs a create-upload for `host` with `payload`; returns the raw request sent with `Host: host` and `sent` as body.
+    let sign_for = |host: &str, payload: readset_server::proxy::sign::Payload<'_>, sent: &[u8]| {
+        let url = format!("http://{host}{create}");
+        let extra = readset_server::proxy::sign::sign_request(&creds, readset_server::store::REGION, "POST", &url, &[("host", host), json], payload, SystemTime::now()).unwrap();
+        let mut headers: Vec<(&str, &str)> = vec![json];
+        headers.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        String::from_utf8(request(st, "POST", &create, &headers, sent)).unwrap().replacen(&format!("Host: {st}"), &format!("Host: {host}"), 1).into_bytes()
+    };
+    let own = st.to_string();
+    let port = st.port();
+    let unsigned_msg = "x-amz-content-sha256: UNSIGNED-PAYLOAD is accepted only on UploadReadSetPart; sign this operation's body with its SHA-256.";
+    let host_msg = |h: &str| format!("The request is signed for Host `{h}`, which this store does not answer to; it answers to 127.0.0.1:{port}, localhost:{port}, [::1]:{port} (start it with --host NAME for another name).");
+    let signed_body = sign_for(&own, readset_server::proxy::sign::Payload::Bytes(body), body);
+    let swapped = String::from_utf8(signed_body.clone()).unwrap().replacen("\"name\":\"n\"", "\"name\":\"m\"", 1);
+    let no_hash_header: String = swapped.lines().filter(|l| !l.starts_with("x-amz-content-sha256:")).map(|l| format!("{l}\n")).collect::<String>().replace('\n', "\r\n");
+    let no_hash_header = no_hash_header.trim_end_matches("\r\n").to_owned();
+    let evil = format!("evil.example:{port}");
+    let cases: Vec<(&str, Vec<u8>, u16, &str, String)> = vec![
+        ("UNSIGNED-PAYLOAD on CreateMultipartReadSetUpload", sign_for(&own, readset_server::proxy::sign::Payload::Unsigned, body), 403, "InvalidSignatureException", unsigned_msg.into()),
+        ("UNSIGNED-PAYLOAD with a swapped body", sign_for(&own, readset_server::proxy::sign::Payload::Unsigned, br#"{"sourceFileType":"FASTQ","subjectId":"z","sampleId":"z","name":"z"}"#), 403, "InvalidSignatureException", unsigned_msg.into()),
+        ("body swapped, hash header kept", swapped.into_bytes(), 400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.".into()),
+        ("body swapped, hash header dropped", no_hash_header.into_bytes(), 403, "InvalidSignatureException", "Signed header `x-amz-content-sha256` is missing from the request".into()),
+        ("signed for a DNS-rebinding host", sign_for(&evil, readset_server::proxy::sign::Payload::Bytes(body), body), 403, "InvalidSignatureException", host_msg(&evil)),
+        ("signed for an AWS host the store was not given", sign_for("storage-omics.us-east-1.amazonaws.com", readset_server::proxy::sign::Payload::Bytes(body), body), 403, "InvalidSignatureException", host_msg("storage-omics.us-east-1.amazonaws.com")),
+        ("signed for the own host, sent with another", String::from_utf8(signed_body.clone()).unwrap().replacen(&format!("Host: {st}"), &format!("Host: {evil}"), 1).into_bytes(), 403, "InvalidSignatureException", host_msg(&evil)),
+        ("signed for the own host, Host header doubled", String::from_utf8(signed_body.clone()).unwrap().replacen(&format!("Host: {st}\r\n"), &format!("Host: {st}\r\nHost: {evil}\r\n"), 1).into_bytes(), 403, "IncompleteSignatureException", "The request needs exactly one printable Host header".into()),
+    ];
+    let before = snapshot(s.dir.path());
+    let mut failures = Vec::new();
+    for (name, bytes, status, error_type, message) in &cases {
+        let a = send(st, bytes).await;
+        let got = (a.status, a.header("x-amzn-errortype"), a.message());
+        if got != (*status, Some(error_type.to_string()), message.clone()) {
+            failures.push(format!("{name}: got {got:?}, body {}", a.body));
+        }
+        if snapshot(s.dir.path()) != before {
+            failures.push(format!("{name}: the store changed"));
+            break;
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Guard: the untouched signed request is accepted, so the refusals are about the changes.
+    let a = send(st, &signed_body).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+}

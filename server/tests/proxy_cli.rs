@@ -20,6 +20,11 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// Secret and token files must be readable by their owner only.
+fn owner_only(path: &std::path::Path) {
+    std::fs::set_permissions(path, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600)).unwrap();
+}
+
 fn parse(extra: &[&str]) -> ProxyArgs {
     Cli::try_parse_from([&["proxy"], extra].concat()).unwrap().args
 }
@@ -36,6 +41,8 @@ async fn flags_token_file_and_credentials_chain_make_a_working_proxy() {
     std::fs::write(&tokens, r#"[{"token": "file-token-0123456789abcdef", "sub": "kiosk", "stores": ["1111111111"]}]"#).unwrap();
     let secret = dir.join("jwt-secret");
     std::fs::write(&secret, [JWT_SECRET, b"\n"].concat()).unwrap();
+    owner_only(&tokens);
+    owner_only(&secret);
 
     let (up, rec) = spawn_upstream().await;
     let upstream = format!("http://{up}");
@@ -69,6 +76,8 @@ async fn bad_configurations_are_refused_with_a_reason() {
     std::fs::write(&short_secret, "too-short").unwrap();
     let bad_tokens = dir.join("bad.json");
     std::fs::write(&bad_tokens, r#"[{"token": "short", "sub": "x", "stores": ["*"]}]"#).unwrap();
+    owner_only(&short_secret);
+    owner_only(&bad_tokens);
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec![], "--jwt-secret-file and/or --tokens"),
         (vec!["--upstream".into(), "aws".into(), "--jwt-secret-file".into(), short_secret.display().to_string()], "--region"),

@@ -189,12 +189,17 @@ async fn the_sbg_flags_read_the_token_file_and_come_only_together() {
     std::fs::write(&tokens, r#"[{"token": "file-token-0123456789abcdef", "sub": "kiosk", "stores": [], "projects": ["lab/p"]}]"#).unwrap();
     let sbg_token = dir.path().join("sbg-token");
     std::fs::write(&sbg_token, format!("{SBG_TOKEN}\n")).unwrap();
+    for f in [&tokens, &sbg_token] {
+        std::fs::set_permissions(f, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600)).unwrap();
+    }
     let parse = |extra: &[&str]| Cli::try_parse_from([&["proxy", "--tokens", tokens.to_str().unwrap()], extra].concat()).map(|c| c.args);
     let args = parse(&["--sbg-api", "http://127.0.0.1:9/v2/", "--sbg-token-file", sbg_token.to_str().unwrap()]).unwrap();
     let config = readset_server::proxy::ProxyConfig::from_args(&args).await.unwrap();
     let sbg = config.sbg.expect("configured");
     assert_eq!((sbg.api.as_str(), sbg.token.as_str()), ("http://127.0.0.1:9/v2", SBG_TOKEN), "trailing newline and slash dropped");
-    assert!(parse(&["--sbg-api", "http://127.0.0.1:9/v2"]).is_err(), "--sbg-api needs --sbg-token-file");
+    let no_token = parse(&["--sbg-api", "http://127.0.0.1:9/v2"]).unwrap();
+    let err = readset_server::proxy::ProxyConfig::from_args(&no_token).await.unwrap_err();
+    assert_eq!(format!("{err:#}"), "--sbg-api needs the Seven Bridges token: --sbg-token-file FILE (chmod 600) or READSET_SBG_TOKEN");
     assert!(parse(&["--sbg-token-file", sbg_token.to_str().unwrap()]).is_err(), "--sbg-token-file needs --sbg-api");
     let missing = parse(&["--sbg-api", "http://127.0.0.1:9/v2", "--sbg-token-file", dir.path().join("nope").to_str().unwrap()]).unwrap();
     let err = readset_server::proxy::ProxyConfig::from_args(&missing).await.unwrap_err();

@@ -145,7 +145,7 @@ fn fault_flags_parse_and_out_of_range_rates_are_refused() {
     assert_eq!(args.faults.throttle_rps, Some(5));
     assert_eq!(args.faults.drop_rate, 0.05);
     assert_eq!(args.faults.latency_ms, 20);
-    assert_eq!(args.config().faults.throttle_rps, Some(5));
+    assert_eq!(args.config(args.listen).unwrap().faults.throttle_rps, Some(5));
     let err = readset_server::cli::Cli::try_parse_from(["readset-server", "demo", "--fault-part-error-rate", "1.5"]).unwrap_err();
     assert!(err.to_string().contains("not a fraction between 0 and 1"), "{err}");
     assert!(readset_server::cli::Cli::try_parse_from(["readset-server", "demo", "--fault-throttle-rps", "3"]).is_ok());

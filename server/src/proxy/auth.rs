@@ -174,7 +174,7 @@ impl std::fmt::Debug for Authenticator {
 /// ignored. The one place JWT secret files are read, so a check of their permissions can be
 /// added here.
 pub fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
-    let mut raw = std::fs::read(path).with_context(|| format!("cannot read the {what} {}", path.display()))?;
+    let mut raw = crate::secrets::read_file(path, what)?;
     if raw.ends_with(b"\n") {
         raw.pop();
         if raw.ends_with(b"\r") {
@@ -245,7 +245,7 @@ impl Authenticator {
     /// Adds every token of a token file: a JSON array of
     /// `{"token": "...", "sub": "...", "stores": ["..."|"*"], "projects": [...]}`.
     pub fn with_token_file(mut self, path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the token file {}", path.display()))?;
+        let text = String::from_utf8(crate::secrets::read_file(path, "token")?).with_context(|| format!("the token file {} is not UTF-8", path.display()))?;
         let entries: Vec<StaticTokenEntry> =
             serde_json::from_str(&text).with_context(|| format!("token file {} is not a JSON array of token entries", path.display()))?;
         for entry in entries {

@@ -90,6 +90,9 @@ async fn authorized(
 ) -> Result<(Response, Option<(&'static str, String)>), ProxyError> {
     let principal = principal.clone();
     let allowed = allowed.clone();
+    if allowed.operation.body_kind() != BodyKind::Part {
+        state.rate_limiter.check(&principal.owner_id())?;
+    }
     if !principal.stores.allows(&allowed.store_id) {
         return Err(ProxyError::AccessDenied(format!("this token does not allow sequence store {}", allowed.store_id)));
     }

@@ -19,6 +19,7 @@ pub mod jwt;
 pub mod limit;
 pub mod ownership;
 pub mod policy;
+pub mod ratelimit;
 pub mod sbg;
 pub mod sign;
 pub mod trace;
@@ -66,8 +67,9 @@ pub struct ProxyArgs {
     #[arg(long, env = "AWS_REGION")]
     pub region: Option<String>,
     /// File holding an HS256 secret shared with the portal backend that mints JWTs (at least
-    /// 32 bytes; one trailing newline is ignored). Repeatable: every secret given is accepted,
-    /// so a secret can be rotated without refusing the tokens already minted.
+    /// 32 bytes; one trailing newline is ignored; chmod 600). Repeatable: every secret given is
+    /// accepted, so a secret can be rotated without refusing the tokens already minted. Or set
+    /// READSET_JWT_SECRET. Never give a secret as a flag value: argv is visible in `ps`.
     #[arg(long)]
     pub jwt_secret_file: Vec<PathBuf>,
     /// OpenID Connect issuer whose tokens are accepted (RS256, ES256, EdDSA): its keys are found
@@ -115,9 +117,11 @@ pub struct ProxyArgs {
     pub upstream_timeout_secs: u64,
     /// Seven Bridges API base to forward `/sbg/v2/...` to, e.g.
     /// `https://cavatica-api.sbgenomics.com/v2` or a local store's `http://127.0.0.1:8081/v2`.
-    #[arg(long, requires = "sbg_token_file")]
+    /// Needs the token: --sbg-token-file or READSET_SBG_TOKEN.
+    #[arg(long)]
     pub sbg_api: Option<String>,
-    /// File holding the Seven Bridges token added as `X-SBG-Auth-Token` (never sent by browsers).
+    /// File holding the Seven Bridges token added as `X-SBG-Auth-Token` (never sent by
+    /// browsers; chmod 600). Or set READSET_SBG_TOKEN.
     #[arg(long, requires = "sbg_api")]
     pub sbg_token_file: Option<PathBuf>,
     /// File holding the key (at least 32 random bytes, mode 600) that signs upload grants, so
@@ -126,6 +130,14 @@ pub struct ProxyArgs {
     /// be resumed across a restart or another instance.
     #[arg(long, env = "READSET_UPLOAD_GRANT_KEY_FILE")]
     pub upload_grant_key_file: Option<PathBuf>,
+    /// JSON and Seven Bridges calls per second one user (issuer + sub) may make on this
+    /// instance in the long run (part bodies are capped by --max-parts-per-token instead);
+    /// 0 disables the limit. Over it: 429 with Retry-After.
+    #[arg(long, default_value_t = ratelimit::DEFAULT_PER_SEC)]
+    pub rate_limit_per_sec: f64,
+    /// Calls one user may make at once after being idle (the token bucket's size).
+    #[arg(long, default_value_t = ratelimit::DEFAULT_BURST)]
+    pub rate_limit_burst: u32,
 }
 
 /// Everything the proxy needs, for building it in-process (tests, the demo) or from flags.
@@ -153,6 +165,8 @@ pub struct ProxyConfig {
     pub sbg: Option<sbg::SbgUpstream>,
     /// Mints and checks upload grants (see [`ownership`]).
     pub grants: ownership::UploadGrants,
+    /// Per-principal rate of JSON and Seven Bridges calls.
+    pub rate_limit: ratelimit::RateLimit,
 }
 
 impl ProxyConfig {
@@ -171,6 +185,7 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(10),
             sbg: None,
             grants: ownership::UploadGrants::ephemeral(),
+            rate_limit: ratelimit::RateLimit::default(),
         }
     }
 
@@ -203,8 +218,9 @@ impl ProxyConfig {
         config.max_json_body = args.max_json_body;
         config.per_token_part_cap = args.max_parts_per_token;
         config.upstream_timeout = Duration::from_secs(args.upstream_timeout_secs);
-        if let (Some(api), Some(file)) = (&args.sbg_api, &args.sbg_token_file) {
-            config.sbg = Some(sbg::SbgUpstream::from_token_file(api, file)?);
+        config.rate_limit = ratelimit::RateLimit { per_sec: args.rate_limit_per_sec, burst: args.rate_limit_burst };
+        if let Some(api) = &args.sbg_api {
+            config.sbg = Some(sbg::SbgUpstream::from_token_file_or_env(api, args.sbg_token_file.as_deref())?);
         }
         match &args.upload_grant_key_file {
             Some(path) => config.grants = ownership::read_key_file(path)?,
@@ -222,6 +238,11 @@ async fn auth_from_args(args: &ProxyArgs) -> anyhow::Result<Authenticator> {
     anyhow::ensure!(args.jwt_max_lifetime.as_secs() > 0, "--jwt-max-lifetime must be at least one second");
     anyhow::ensure!(args.jwt_audience.iter().all(|a| !a.is_empty()), "--jwt-audience must not be empty");
     let mut auth = Authenticator::new();
+    if !args.jwt_secret_file.is_empty() {
+        anyhow::ensure!(std::env::var_os(crate::secrets::ENV_JWT_SECRET).is_none(), "give the JWT secret with --jwt-secret-file or with READSET_JWT_SECRET, not both");
+    } else if let Some(secret) = crate::secrets::text_from_file_or_env(None, "--jwt-secret-file", crate::secrets::ENV_JWT_SECRET, "JWT secret")? {
+        auth = auth.with_jwt_secret(secret.as_bytes()).context("the JWT secret in READSET_JWT_SECRET")?;
+    }
     for path in &args.jwt_secret_file {
         auth = auth.with_jwt_secret_file(path)?;
     }
@@ -289,6 +310,7 @@ pub(crate) struct ProxyState {
     upstream_timeout: Duration,
     sbg: Option<sbg::SbgUpstream>,
     grants: ownership::UploadGrants,
+    rate_limiter: ratelimit::RateLimiter,
 }
 
 /// The proxy's router: `/omics/...` (the HealthOmics API), `/sbg/v2/...` (Seven Bridges, when
@@ -298,6 +320,7 @@ pub(crate) struct ProxyState {
 pub fn app(config: ProxyConfig) -> anyhow::Result<Router> {
     anyhow::ensure!(config.auth.is_configured(), "the proxy needs an identity provider, a JWT secret or static tokens");
     anyhow::ensure!(config.per_token_part_cap > 0, "the per-token part cap must be at least 1");
+    config.rate_limit.validate()?;
     // The region becomes part of a host name with `--upstream aws`: letters, digits and `-` only.
     anyhow::ensure!(
         !config.region.is_empty() && config.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
@@ -322,6 +345,7 @@ pub fn app(config: ProxyConfig) -> anyhow::Result<Router> {
         upstream_timeout: config.upstream_timeout,
         sbg: config.sbg,
         grants: config.grants,
+        rate_limiter: ratelimit::RateLimiter::new(config.rate_limit),
     });
     let origins = Arc::new(config.allowed_origins);
     Ok(Router::new()

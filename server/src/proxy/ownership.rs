@@ -102,7 +102,7 @@ impl UploadGrants {
 
 /// Reads the grant key from `path`: the raw bytes, one trailing newline ignored.
 pub fn read_key_file(path: &std::path::Path) -> anyhow::Result<UploadGrants> {
-    let raw = crate::secrets::read_secret_file(path).with_context(|| format!("upload grant key file {}", path.display()))?;
+    let raw = crate::secrets::read_file(path, "upload grant key")?;
     let key = raw.strip_suffix(b"\n").unwrap_or(&raw);
     UploadGrants::new(key).with_context(|| format!("upload grant key file {}", path.display()))
 }

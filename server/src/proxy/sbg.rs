@@ -64,10 +64,25 @@ impl SbgUpstream {
         Ok(Self { api: api.trim_end_matches('/').to_owned(), token: token.to_owned() })
     }
 
-    /// Reads the token from `path` (surrounding whitespace ignored).
+    /// Reads the token from `path` (surrounding whitespace ignored), refusing a file group or
+    /// others can read ([`crate::secrets::read_file`]).
     pub fn from_token_file(api: &str, path: &std::path::Path) -> anyhow::Result<Self> {
-        let token = std::fs::read_to_string(path).with_context(|| format!("cannot read the Seven Bridges token file {}", path.display()))?;
+        let token = crate::secrets::read_file(path, "Seven Bridges token")?;
+        let token = String::from_utf8(token).map_err(|_| anyhow::anyhow!("the Seven Bridges token file {} is not UTF-8", path.display()))?;
         Self::new(api, &token).with_context(|| format!("Seven Bridges token file {}", path.display()))
+    }
+
+    /// The token from `file` (`--sbg-token-file`) or else from the environment variable
+    /// READSET_SBG_TOKEN; an error when neither or both are given.
+    pub fn from_token_file_or_env(api: &str, file: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        use crate::secrets::{text_from_file_or_env, ENV_SBG_TOKEN};
+        if let Some(path) = file {
+            anyhow::ensure!(std::env::var_os(ENV_SBG_TOKEN).is_none(), "give the Seven Bridges token with --sbg-token-file or with {ENV_SBG_TOKEN}, not both");
+            return Self::from_token_file(api, path);
+        }
+        let token = text_from_file_or_env(None, "--sbg-token-file", ENV_SBG_TOKEN, "Seven Bridges token")?
+            .ok_or_else(|| anyhow::anyhow!("--sbg-api needs the Seven Bridges token: --sbg-token-file FILE (chmod 600) or {ENV_SBG_TOKEN}"))?;
+        Self::new(api, &token).with_context(|| format!("the Seven Bridges token in {ENV_SBG_TOKEN}"))
     }
 }
 
@@ -211,6 +226,7 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, Refusal
     let (parts, body) = request.into_parts();
     let principal = state.auth.authenticate(&parts.headers).await?;
     let allowed = classify(&parts.method, parts.uri.path(), parts.uri.query())?;
+    state.rate_limiter.check(&principal.owner_id())?;
     let body = if allowed.json_body {
         let bytes = read_capped(body, state.max_json_body).await?;
         if !bytes.is_empty() {

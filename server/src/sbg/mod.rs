@@ -119,9 +119,9 @@ impl SbgConfig {
 /// shown only when it is the public default).
 pub fn startup_notice(config: &SbgConfig) -> String {
     let token = if config.token == DEFAULT_SBG_TOKEN {
-        format!("X-SBG-Auth-Token: {DEFAULT_SBG_TOKEN} (the documented local default; change it with --sbg-token)")
+        format!("X-SBG-Auth-Token: {DEFAULT_SBG_TOKEN} (the documented local default; set another with --sbg-token-file FILE or READSET_SBG_TOKEN)")
     } else {
-        "X-SBG-Auth-Token: the one given with --sbg-token".to_owned()
+        "X-SBG-Auth-Token: the one from --sbg-token-file or READSET_SBG_TOKEN".to_owned()
     };
     format!("Seven Bridges v2 upload API at {}/v2, {token}", config.public_base_url.trim_end_matches('/'))
 }

@@ -60,12 +60,26 @@ pub struct StoreArgs {
     /// Access key id that requests must be signed with.
     #[arg(long, env = "READSET_STORE_ACCESS_KEY_ID", default_value = DEFAULT_ACCESS_KEY_ID)]
     pub access_key_id: String,
-    /// Secret access key that requests must be signed with.
-    #[arg(long, env = "READSET_STORE_SECRET_ACCESS_KEY", default_value = DEFAULT_SECRET_ACCESS_KEY, hide_default_value = false)]
-    pub secret_access_key: String,
-    /// `X-SBG-Auth-Token` the Seven Bridges API under `/v2` accepts.
-    #[arg(long, env = "READSET_SBG_TOKEN", default_value = crate::sbg::DEFAULT_SBG_TOKEN)]
-    pub sbg_token: String,
+    /// File holding the secret access key requests must be signed with (chmod 600; one
+    /// trailing newline ignored). Or set READSET_STORE_SECRET_ACCESS_KEY. Default: the
+    /// published local key, printed at start-up.
+    #[arg(long, value_name = "FILE")]
+    pub secret_access_key_file: Option<PathBuf>,
+    /// File holding the `X-SBG-Auth-Token` the Seven Bridges API under `/v2` accepts (chmod
+    /// 600). Or set READSET_SBG_TOKEN. Default: the published local token.
+    #[arg(long, value_name = "FILE")]
+    pub sbg_token_file: Option<PathBuf>,
+    /// Another `Host` (name or name:port) SigV4 requests may be signed for, besides the listen
+    /// address (127.0.0.1:PORT, localhost:PORT); repeatable. Example:
+    /// storage-omics.us-east-1.amazonaws.com.
+    #[arg(long = "host", value_name = "NAME")]
+    pub hosts: Vec<String>,
+    /// Refused: a secret on the command line is visible in `ps` (use --secret-access-key-file).
+    #[arg(long, hide = true, value_name = "REFUSED")]
+    pub secret_access_key: Option<String>,
+    /// Refused: a token on the command line is visible in `ps` (use --sbg-token-file).
+    #[arg(long, hide = true, value_name = "REFUSED")]
+    pub sbg_token: Option<String>,
     /// Injected faults on part uploads (tests and demos of the client's resilience).
     #[command(flatten)]
     pub faults: Faults,
@@ -78,19 +92,60 @@ impl StoreArgs {
             listen,
             data,
             access_key_id: DEFAULT_ACCESS_KEY_ID.into(),
-            secret_access_key: DEFAULT_SECRET_ACCESS_KEY.into(),
-            sbg_token: crate::sbg::DEFAULT_SBG_TOKEN.into(),
+            secret_access_key_file: None,
+            sbg_token_file: None,
+            hosts: Vec::new(),
+            secret_access_key: None,
+            sbg_token: None,
             faults: Faults::default(),
         }
     }
 
-    /// The store configuration these options describe (default job timings).
-    pub fn config(&self) -> StoreConfig {
-        StoreConfig {
+    /// The store configuration these options describe (default job timings), the secret read
+    /// from `--secret-access-key-file` or READSET_STORE_SECRET_ACCESS_KEY, the hosts from
+    /// `bound` (the address actually listened on) and `--host`.
+    pub fn config(&self, bound: SocketAddr) -> anyhow::Result<StoreConfig> {
+        use crate::secrets;
+        if self.secret_access_key.is_some() {
+            return Err(secrets::refuse_argv("--secret-access-key", "--secret-access-key-file", secrets::ENV_STORE_SECRET_ACCESS_KEY));
+        }
+        let secret = secrets::text_from_file_or_env(
+            self.secret_access_key_file.as_deref(),
+            "--secret-access-key-file",
+            secrets::ENV_STORE_SECRET_ACCESS_KEY,
+            "secret access key",
+        )?;
+        if let Some(s) = &secret {
+            anyhow::ensure!(!s.trim().is_empty(), "the secret access key is empty");
+        }
+        let mut hosts = crate::hosts::AllowedHosts::for_listen(bound);
+        for name in &self.hosts {
+            hosts = hosts.with_name(name)?;
+        }
+        Ok(StoreConfig {
             access_key_id: self.access_key_id.clone(),
-            secret_access_key: self.secret_access_key.clone(),
+            secret_access_key: secret.unwrap_or_else(|| DEFAULT_SECRET_ACCESS_KEY.into()),
             faults: self.faults.clone(),
+            hosts,
             ..StoreConfig::new(self.data.clone())
+        })
+    }
+
+    /// The token the Seven Bridges API accepts: from `--sbg-token-file` or READSET_SBG_TOKEN,
+    /// else the published default.
+    pub fn sbg_token(&self) -> anyhow::Result<String> {
+        use crate::secrets;
+        if self.sbg_token.is_some() {
+            return Err(secrets::refuse_argv("--sbg-token", "--sbg-token-file", secrets::ENV_SBG_TOKEN));
+        }
+        let token = secrets::text_from_file_or_env(self.sbg_token_file.as_deref(), "--sbg-token-file", secrets::ENV_SBG_TOKEN, "Seven Bridges token")?;
+        match token {
+            Some(t) => {
+                let t = t.trim().to_owned();
+                anyhow::ensure!(!t.is_empty() && axum::http::HeaderValue::from_str(&t).is_ok(), "the Seven Bridges token is empty or not printable ASCII");
+                Ok(t)
+            }
+            None => Ok(crate::sbg::DEFAULT_SBG_TOKEN.into()),
         }
     }
 }
@@ -112,6 +167,10 @@ pub struct StoreConfig {
     pub processing_delay: Duration,
     /// Faults injected into part uploads; none by default.
     pub faults: Faults,
+    /// The `Host` values SigV4 requests may be signed for. Default: loopback names on any
+    /// port (a store built in-process before its port is known); `readset-server store` and
+    /// `demo` set their exact listen address.
+    pub hosts: crate::hosts::AllowedHosts,
 }
 
 impl StoreConfig {
@@ -125,6 +184,7 @@ impl StoreConfig {
             job_step: Duration::from_secs(2),
             processing_delay: Duration::from_secs(1),
             faults: Faults::default(),
+            hosts: crate::hosts::AllowedHosts::loopback_any_port(),
         }
     }
 
@@ -144,6 +204,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("job_step", &self.job_step)
             .field("processing_delay", &self.processing_delay)
             .field("faults", &self.faults)
+            .field("hosts", &self.hosts)
             .finish()
     }
 }
@@ -220,6 +281,7 @@ pub async fn app(config: StoreConfig) -> anyhow::Result<Router> {
         access_key_id: config.access_key_id.clone(),
         secret_access_key: config.secret_access_key.clone(),
         region: config.region.clone(),
+        hosts: config.hosts.clone(),
     });
     if config.faults.any() {
         tracing::warn!(faults = ?config.faults, "injecting faults into part uploads");
@@ -298,15 +360,19 @@ async fn request_id(req: axum::extract::Request, next: axum::middleware::Next) -
 /// Runs the store until the process ends; prints the credentials in use when they are the
 /// published defaults.
 pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
-    let config = args.config();
+    // Secrets and names are checked before the port is taken.
+    let sbg_token = args.sbg_token()?;
+    args.config(args.listen)?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let config = args.config(listener.local_addr()?)?;
     if config.uses_default_credentials() {
         println!(
             "local store: default credentials in use: access key id {DEFAULT_ACCESS_KEY_ID}, secret access key {DEFAULT_SECRET_ACCESS_KEY}, region {REGION}, service omics"
         );
     }
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    tracing::info!(hosts = %config.hosts.describe(), "SigV4 requests must be signed for one of these hosts");
     let mut sbg = crate::sbg::SbgConfig::new(config.data_dir.join("sbg"), format!("http://{}", listener.local_addr()?));
-    sbg.token = args.sbg_token.clone();
+    sbg.token = sbg_token;
     tracing::info!("{}", crate::sbg::startup_notice(&sbg));
     crate::serve(listener, app_with_sbg(config, sbg).await?, "store").await
 }

@@ -1,10 +1,20 @@
 //! SigV4 verification of every HealthOmics request: the signature is recomputed with the
 //! official `aws-sigv4` signer from the headers the client says it signed, and compared.
 //!
-//! Part uploads (`PUT .../part`) are not buffered: their payload hash is taken from
-//! `x-amz-content-sha256` (`UNSIGNED-PAYLOAD` or a hex SHA-256 that the part handler checks
-//! against the bytes it streams to disk). Every other body is small JSON: it is read here, its
-//! SHA-256 is part of the canonical request, and it is handed on to the handler.
+//! Part uploads (`PUT .../part`, UploadReadSetPart) are not buffered: their payload hash is
+//! taken from `x-amz-content-sha256` (`UNSIGNED-PAYLOAD` or a hex SHA-256 that the part handler
+//! checks against the bytes it streams to disk). The service model allows an unsigned payload
+//! for that operation only. Every other body is small JSON: it is read here and the SHA-256 of
+//! the bytes received is always what goes into the canonical request, so a body swapped after
+//! signing fails the check. An `x-amz-content-sha256` that differs from the body's hash is
+//! refused with 400 `XAmzContentSHA256Mismatch` (as for parts); `UNSIGNED-PAYLOAD` there is
+//! refused with 403 `InvalidSignatureException`, which is what a service that hashes the body
+//! itself answers (the signature made over `UNSIGNED-PAYLOAD` cannot match), with a message
+//! saying why.
+//!
+//! The signed `Host` must be one the store answers to ([`crate::hosts::AllowedHosts`]: its
+//! listen address and the `--host` names), else 403 `InvalidSignatureException`: a signature
+//! made for another endpoint is not valid here.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -36,6 +46,8 @@ pub struct Verifier {
     pub secret_access_key: String,
     /// The region of the credential scope.
     pub region: String,
+    /// The `Host` values requests may be signed for.
+    pub hosts: crate::hosts::AllowedHosts,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -44,6 +56,7 @@ impl std::fmt::Debug for Verifier {
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<redacted>")
             .field("region", &self.region)
+            .field("hosts", &self.hosts)
             .finish()
     }
 }
@@ -156,6 +169,22 @@ pub(crate) async fn check(v: &Verifier, req: Request) -> Result<Request, ApiErro
         }
     }
 
+    let mut hosts = parts.headers.get_all("host").iter();
+    let host = match (hosts.next().map(|h| h.to_str()), hosts.next()) {
+        (Some(Ok(h)), None) => h.to_string(),
+        _ => return Err(err(ErrorKind::IncompleteSignature, "The request needs exactly one printable Host header")),
+    };
+    if !v.hosts.allows(&host) {
+        return Err(err(
+            ErrorKind::InvalidSignature,
+            format!(
+                "The request is signed for Host `{}`, which this store does not answer to; it answers to {} (start it with --host NAME for another name).",
+                host.escape_debug(),
+                v.hosts.describe()
+            ),
+        ));
+    }
+
     let content_sha = header("x-amz-content-sha256");
     let (payload_hash, body, extension) = if is_streamed_part_parts(&parts) {
         match content_sha.as_deref() {
@@ -177,7 +206,12 @@ pub(crate) async fn check(v: &Verifier, req: Request) -> Result<Request, ApiErro
         let computed = hex::encode(Sha256::digest(&bytes));
         let used = match content_sha.as_deref() {
             None => computed,
-            Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD".to_string(),
+            Some("UNSIGNED-PAYLOAD") => {
+                return Err(err(
+                    ErrorKind::InvalidSignature,
+                    "x-amz-content-sha256: UNSIGNED-PAYLOAD is accepted only on UploadReadSetPart; sign this operation's body with its SHA-256.",
+                ))
+            }
             Some(h) if h.eq_ignore_ascii_case(&computed) => computed,
             Some(_) => {
                 return Err(err(
@@ -199,7 +233,6 @@ pub(crate) async fn check(v: &Verifier, req: Request) -> Result<Request, ApiErro
             signed.push((name.clone(), value.to_string()));
         }
     }
-    let host = parts.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let uri = format!("http://{host}{path_and_query}");
 

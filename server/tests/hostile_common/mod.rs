@@ -82,6 +82,7 @@ pub async fn spawn_servers(limits: ServeLimits) -> Servers {
     let config = StoreConfig {
         job_step: Duration::from_millis(100),
         processing_delay: Duration::from_millis(50),
+        hosts: readset_server::hosts::AllowedHosts::for_listen(store_addr),
         ..StoreConfig::new(dir.path().join("store"))
     };
     let app = store::app_with_sbg(config, sbg).await.unwrap();

@@ -35,11 +35,13 @@ pub fn config(data: &Path) -> StoreConfig {
     }
 }
 
-/// Starts the store of `readset_server::store::app` on port 0 over `data`.
+/// Starts the store of `readset_server::store::app` on port 0 over `data`, answering to its
+/// own address only (`127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT`).
 pub async fn spawn(data: &Path) -> TestStore {
-    let app = store::app(config(data)).await.expect("store app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
+    let config = StoreConfig { hosts: readset_server::hosts::AllowedHosts::for_listen(addr), ..config(data) };
+    let app = store::app(config).await.expect("store app");
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serve");
     });
