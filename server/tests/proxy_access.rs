@@ -362,6 +362,7 @@ async fn the_policy_flag_loads_the_file_at_startup() {
     let dir = tempfile::tempdir().unwrap();
     let tokens = dir.path().join("tokens.json");
     std::fs::write(&tokens, format!(r#"[{{"token": "{TOKEN}", "sub": "kiosk", "stores": ["1111111111"]}}]"#)).unwrap();
+    std::fs::set_permissions(&tokens, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let policy = dir.path().join("policy.json");
     let args = |policy: &Path| {
         Cli::try_parse_from(["proxy", "--upstream", "http://127.0.0.1:9", "--tokens", tokens.to_str().unwrap(), "--policy", policy.to_str().unwrap()])

@@ -44,7 +44,14 @@ async fn a_user_over_the_rate_gets_429_with_retry_after_and_others_go_on() {
     // A static token is another principal too.
     assert_eq!(get(STATIC_TOKEN.to_owned()).await.status(), 200);
     // Part bodies are not counted: alice can still send a part while throttled on JSON calls.
-    let part = client.put(format!("http://{proxy}{}", part_path(STORE, UPLOAD, 1))).bearer_auth(&alice).body(vec![7u8; 64]).send().await.unwrap();
+    let part = client
+        .put(format!("http://{proxy}{}", part_path(STORE, UPLOAD, 1)))
+        .bearer_auth(&alice)
+        .header("x-readset-upload-grant", grant_for(STORE, UPLOAD, readset_server::proxy::auth::HS256_ISSUER, "alice"))
+        .body(vec![7u8; 64])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(part.status(), 200);
     assert_eq!(get(alice).await.status(), 429, "still throttled");
     assert_eq!(rec.seen().len(), 5, "bob's call, the static token's call and alice's part");

@@ -205,7 +205,7 @@ impl Authenticator {
 
     /// Reads an HS256 secret from a file ([`read_secret_file`]) and accepts it.
     pub fn with_jwt_secret_file(self, path: &Path) -> anyhow::Result<Self> {
-        let secret = read_secret_file(path, "JWT secret file")?;
+        let secret = read_secret_file(path, "JWT secret")?;
         self.with_jwt_secret(&secret).with_context(|| format!("JWT secret file {}", path.display()))
     }
 

@@ -44,9 +44,9 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyEr
     outcome.map(|(response, _)| response)
 }
 
-/// One audit line: who, what, on which store and resource, and how it ended. Caller-supplied
-/// values are logged with `Debug` formatting, so a newline or control character in a `sub`
-/// cannot forge a line.
+/// One audit line: who, what, on which store and resource, and how it ended. The log
+/// formatter escapes caller-supplied values ([`crate::logging`]), so a newline or control
+/// character in a `sub` cannot forge a line.
 fn audit(principal: &Principal, allowed: &AllowedRequest, outcome: &Result<(Response, Option<(&'static str, String)>), ProxyError>) {
     let (status, created) = match outcome {
         Ok((r, created)) => (r.status().as_u16(), created.clone()),
@@ -55,8 +55,8 @@ fn audit(principal: &Principal, allowed: &AllowedRequest, outcome: &Result<(Resp
     let (resource_kind, resource_id) = allowed.resource.clone().or(created).unwrap_or(("", String::new()));
     tracing::info!(
         target: "audit",
-        issuer = ?principal.issuer,
-        sub = ?principal.sub,
+        issuer = %principal.issuer,
+        sub = %principal.sub,
         operation = ?allowed.operation,
         store = %allowed.store_id,
         resource_kind,
@@ -102,7 +102,7 @@ async fn authorized(
     if let Some(upload_id) = allowed.upload_id() {
         check_grant(&parts.headers, &state.grants, &allowed.store_id, upload_id, &principal)?;
     }
-    tracing::info!(sub = ?principal.sub, operation = ?allowed.operation, "allowed");
+    tracing::info!(sub = %principal.sub, operation = ?allowed.operation, "allowed");
     let length = content_length(&parts.headers)?;
     let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
     let (outgoing, permit) = match allowed.operation.body_kind() {
