@@ -110,10 +110,10 @@ window.uploadLibrary = async (partSize, concurrency) => {
   return { ms, partsMs: (partsDoneAt || performance.now()) - t0, parts: r.parts, longestTaskMs: longest, readSetId: r.readSetId };
 };
 
-async function omics(method, path, body) {
+async function omics(method, path, body, extraHeaders = {}) {
   const resp = await fetch(config.endpoint + path, {
     method, body: body === undefined ? undefined : JSON.stringify(body),
-    headers: { authorization: `Bearer ${config.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { authorization: `Bearer ${config.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...extraHeaders },
   });
   if (!resp.ok) throw new Error(`${method} ${path}: ${resp.status} ${await resp.text()}`);
   return resp.status === 204 ? {} : resp.json().catch(() => ({}));
@@ -125,20 +125,22 @@ window.uploadRaw = async (partSize, concurrency) => {
   const f = file();
   const store = `/sequencestore/${config.sequenceStoreId}`;
   const t0 = performance.now();
-  const { uploadId } = await omics('POST', `${store}/upload`, meta('raw'));
+  // The proxy's grant for the upload goes with every call on it, as the library sends it.
+  const { uploadId, uploadGrant } = await omics('POST', `${store}/upload`, meta('raw'));
+  const grant = uploadGrant ? { 'x-readset-upload-grant': uploadGrant } : {};
   const parts = Math.ceil(f.size / partSize);
   let next = 0;
   const put = async (n) => {
     const resp = await fetch(`${config.endpoint}${store}/upload/${uploadId}/part?partNumber=${n + 1}&partSource=SOURCE1`, {
       method: 'PUT', body: f.slice(n * partSize, Math.min(f.size, (n + 1) * partSize)),
-      headers: { authorization: `Bearer ${config.token}`, 'content-type': 'application/octet-stream' },
+      headers: { authorization: `Bearer ${config.token}`, 'content-type': 'application/octet-stream', ...grant },
     });
     if (!resp.ok) throw new Error(`part ${n + 1}: ${resp.status} ${await resp.text()}`);
   };
   const lane = async () => { while (next < parts) await put(next++); };
   await Promise.all(Array.from({ length: Math.min(concurrency, parts) }, lane));
   const ms = performance.now() - t0;
-  await omics('DELETE', `${store}/upload/${uploadId}/abort`);
+  await omics('DELETE', `${store}/upload/${uploadId}/abort`, undefined, grant);
   return { ms, parts };
 };
 

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use super::control::Control;
 use super::http::{self, Body};
 use super::timer::sleep;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::omics::{self, Page, Request};
 use crate::retry::{Backoff, RetryConfig, SplitMix64};
 
@@ -112,11 +112,22 @@ impl Client {
     /// Sends `req` once; a call on an upload carries the upload's grant (looked up first when
     /// unknown).
     pub async fn send_once(&self, control: &Control, req: &Request) -> Result<String, Error> {
-        let grant = match &req.upload_id {
-            Some(id) => self.ensure_grant(control, id).await?,
-            None => None,
-        };
-        self.exchange(control, req, grant.as_deref()).await
+        let Some(id) = &req.upload_id else { return self.exchange(control, req, None).await };
+        let remembered = self.grant(id).is_some();
+        let grant = self.ensure_grant(control, id).await?;
+        match self.exchange(control, req, grant.as_deref()).await {
+            // A remembered grant the proxy no longer accepts (its key was rotated, or it was a
+            // per-process key and the proxy restarted): the caller's upload list hands out the
+            // current one; look it up once.
+            Err(e) if remembered && e.kind == ErrorKind::Forbidden => {
+                self.grants.borrow_mut().remove(id);
+                match self.ensure_grant(control, id).await? {
+                    Some(fresh) if grant.as_deref() != Some(fresh.as_str()) => self.exchange(control, req, Some(&fresh)).await,
+                    _ => Err(e),
+                }
+            }
+            outcome => outcome,
+        }
     }
 
     /// [`Client::call`] without the grant look-up (the look-up itself uses it).

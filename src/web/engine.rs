@@ -350,6 +350,13 @@ impl Engine {
                 self.progress.upload_id(&rec.upload_id);
                 match self.load_server_parts(&rec.upload_id).await {
                     Ok(()) => {
+                        // The grant may have been renewed while listing the parts.
+                        let mut rec = rec.clone();
+                        let grant = self.client.grant(&rec.upload_id);
+                        if grant != rec.upload_grant {
+                            rec.upload_grant = grant;
+                            warn_if_err("saving the upload", persist::save(&rec).await);
+                        }
                         *self.saved.borrow_mut() = Some(rec.clone());
                         return Ok(rec.upload_id);
                     }

@@ -36,14 +36,28 @@ pub enum OperationScope {
     Any,
     /// Only these.
     Only(HashSet<Operation>),
+    /// Per store ID (`"*"`: on every store): what a policy file's rules grant, each rule's
+    /// operations on that rule's stores only, so a right granted on one store never carries
+    /// over to another.
+    PerStore(HashMap<String, OperationScope>),
 }
 
 impl OperationScope {
-    /// Whether `operation` is allowed.
-    pub fn allows(&self, operation: Operation) -> bool {
+    /// Whether `operation` is allowed on `store_id`.
+    pub fn allows(&self, store_id: &str, operation: Operation) -> bool {
         match self {
             Self::Any => true,
             Self::Only(set) => set.contains(&operation),
+            Self::PerStore(map) => [store_id, "*"].iter().any(|k| map.get(*k).is_some_and(|s| s.allows(store_id, operation))),
+        }
+    }
+
+    /// `self` widened by `operations`.
+    fn union(&mut self, operations: &HashSet<Operation>) {
+        match self {
+            Self::Any => {}
+            Self::Only(set) => set.extend(operations.iter().copied()),
+            Self::PerStore(_) => *self = Self::Only(operations.clone()),
         }
     }
 
@@ -52,6 +66,7 @@ impl OperationScope {
         match self {
             Self::Any => Self::Only(other.clone()),
             Self::Only(set) => Self::Only(set.intersection(other).copied().collect()),
+            Self::PerStore(map) => Self::PerStore(map.iter().map(|(k, v)| (k.clone(), v.intersect(other))).collect()),
         }
     }
 }
@@ -264,9 +279,9 @@ impl Rule {
 /// Maps a verified token's claims to what the caller may do (`--policy FILE`): stores, Seven
 /// Bridges projects, operations and job rules.
 ///
-/// [`apply`](Self::apply): the grants of every matching rule are unioned; operations become
-/// the union of the matching rules' operations (on every store of the caller, including those
-/// of the token's own `stores` claim). With `tokenClaims = "keep"` (default) the token's
+/// [`apply`](Self::apply): the grants of every matching rule are unioned; each rule's
+/// operations apply on that rule's stores only (a right granted on one store never carries over
+/// to another), and the stores of the token's own `stores` claim keep what the token grants. With `tokenClaims = "keep"` (default) the token's
 /// `stores` / `projects` claims are kept beside the rules' grants; with `"ignore"` they are
 /// dropped and only rules grant. A caller matching no rule keeps only what its token grants
 /// (`"keep"`) or nothing (`"ignore"`). Static tokens (an empty claims map) keep their token-file
@@ -311,12 +326,26 @@ impl AccessPolicy {
             principal.projects.clear();
         }
         principal.jobs.merge(&self.jobs);
+        // The stores the token (or token file) itself grants keep the operations it grants
+        // there; each rule adds its operations on its own stores only.
+        let mut per_store: HashMap<String, OperationScope> = HashMap::new();
+        match &principal.stores {
+            StoreScope::Any => {
+                per_store.insert("*".into(), principal.operations.clone());
+            }
+            StoreScope::Only(ids) => {
+                for id in ids {
+                    per_store.insert(id.clone(), principal.operations.clone());
+                }
+            }
+        }
         let mut matched = false;
-        let mut operations = HashSet::new();
         for rule in self.rules.iter().filter(|r| from_token && r.matches(claims)) {
             matched = true;
-            tracing::debug!(sub = ?principal.sub, rule = %rule.label, "policy rule matched");
-            operations.extend(rule.operations.iter().copied());
+            tracing::debug!(sub = %principal.sub, rule = %rule.label, "policy rule matched");
+            for store in &rule.stores {
+                per_store.entry(store.clone()).or_insert_with(|| OperationScope::Only(HashSet::new())).union(&rule.operations);
+            }
             if rule.stores.iter().any(|s| s == "*") {
                 principal.stores = StoreScope::Any;
             } else if let StoreScope::Only(ids) = &mut principal.stores {
@@ -334,7 +363,7 @@ impl AccessPolicy {
             principal.jobs.merge(&rule.jobs);
         }
         if matched {
-            principal.operations = principal.operations.intersect(&operations);
+            principal.operations = OperationScope::PerStore(per_store);
         } else if from_token && !self.keep_token_claims {
             principal.operations = OperationScope::Only(HashSet::new());
         }
@@ -384,8 +413,14 @@ mod tests {
         p.apply(&mut a, &claims(json!({"sub": "a", "cognito:groups": ["x", "lab-a"], "realm_access": {"roles": ["exporter"]}}))).unwrap();
         assert_eq!(a.stores, StoreScope::Only(vec!["3333333333".into(), "1111111111".into(), "2222222222".into()]));
         assert_eq!(a.projects, vec!["lab/a".to_string()]);
-        assert!(a.operations.allows(Operation::UploadReadSetPart) && a.operations.allows(Operation::StartReadSetExportJob));
-        assert!(!a.operations.allows(Operation::StartReadSetImportJob));
+        // Each rule's operations on its own stores only: exporting is granted on 2222222222, not
+        // on lab A's store 1111111111; the token's own store keeps what the token grants.
+        let ops = &a.operations;
+        assert!(ops.allows("1111111111", Operation::UploadReadSetPart) && !ops.allows("1111111111", Operation::StartReadSetExportJob));
+        assert!(ops.allows("2222222222", Operation::StartReadSetExportJob) && !ops.allows("2222222222", Operation::UploadReadSetPart));
+        assert!(!ops.allows("1111111111", Operation::StartReadSetImportJob) && !ops.allows("2222222222", Operation::StartReadSetImportJob));
+        assert!(ops.allows("3333333333", Operation::StartReadSetImportJob), "the token's own store: all the token grants");
+        assert!(!ops.allows("4444444444", Operation::GetSequenceStore));
         let rules = a.jobs.for_store("2222222222").unwrap();
         assert_eq!(rules.export_prefixes, vec!["s3://exports-bucket/all/".to_string(), "s3://exports-bucket/lab-b/".to_string()]);
         assert!(rules.rule.contains("jobs.\"*\"") && rules.rule.contains("rules[1]"), "{}", rules.rule);
@@ -413,7 +448,7 @@ mod tests {
         p.apply(&mut a, &claims(json!({"sub": "a", "stores": ["*"]}))).unwrap();
         assert_eq!(a.stores, StoreScope::Only(vec![]));
         assert!(a.projects.is_empty());
-        assert!(!a.operations.allows(Operation::GetSequenceStore));
+        assert!(!a.operations.allows("1111111111", Operation::GetSequenceStore));
         let mut b = principal(&["*"]);
         p.apply(&mut b, &claims(json!({"sub": "b", "cognito:groups": "lab-a"}))).unwrap();
         assert_eq!(b.stores, StoreScope::Only(vec!["1111111111".into()]));

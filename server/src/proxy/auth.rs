@@ -91,14 +91,17 @@ impl Principal {
         Self { issuer: issuer.into(), sub: sub.into(), stores, projects, operations: OperationScope::Any, jobs: JobGrants::default() }
     }
 
-    /// A stable, opaque name of this principal (`iss` + `sub`): hex SHA-256 of
-    /// `issuer \n sub`. It is the owner recorded on the uploads this caller creates, so it never
-    /// reveals the subject and cannot collide between issuers.
+    /// A stable, opaque name of this principal (`iss` + `sub`): hex SHA-256 of a version tag
+    /// and the length-prefixed issuer and subject (so no choice of characters in either can
+    /// make two principals one). It is the owner recorded on the uploads this caller creates,
+    /// so it never reveals the subject and cannot collide between issuers.
     pub fn owner_id(&self) -> String {
         let mut h = Sha256::new();
-        h.update(self.issuer.as_bytes());
-        h.update(b"\n");
-        h.update(self.sub.as_bytes());
+        h.update(b"readset-upload owner v1\0");
+        for field in [&self.issuer, &self.sub] {
+            h.update((field.len() as u64).to_be_bytes());
+            h.update(field.as_bytes());
+        }
         hex::encode(h.finalize())
     }
 }

@@ -35,7 +35,18 @@ pub async fn handle(State(state): State<Arc<ProxyState>>, request: Request) -> R
 
 async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyError> {
     let (parts, body) = request.into_parts();
-    let principal = state.auth.authenticate(&parts.headers).await?;
+    let principal = match state.auth.authenticate(&parts.headers).await {
+        Ok(p) => p,
+        Err(e) => {
+            // A refused caller of a mutating operation is audited too (without a principal).
+            if let Ok(allowed) = classify(&parts.method, parts.uri.path(), parts.uri.query()) {
+                if allowed.operation.is_mutating() {
+                    audit(&Principal::new("", "", crate::proxy::StoreScope::Only(Vec::new()), Vec::new()), &allowed, &Err(e.clone()));
+                }
+            }
+            return Err(e);
+        }
+    };
     let allowed = classify(&parts.method, parts.uri.path(), parts.uri.query())?;
     let outcome = authorized(state, parts, body, &principal, &allowed).await;
     if allowed.operation.is_mutating() {
@@ -96,7 +107,7 @@ async fn authorized(
     if !principal.stores.allows(&allowed.store_id) {
         return Err(ProxyError::AccessDenied(format!("this token does not allow sequence store {}", allowed.store_id)));
     }
-    if !principal.operations.allows(allowed.operation) {
+    if !principal.operations.allows(&allowed.store_id, allowed.operation) {
         return Err(ProxyError::AccessDenied(format!("this token does not allow {:?}", allowed.operation)));
     }
     if let Some(upload_id) = allowed.upload_id() {

@@ -126,8 +126,9 @@ pub struct ProxyArgs {
     pub sbg_token_file: Option<PathBuf>,
     /// File holding the key (at least 32 random bytes, mode 600) that signs upload grants, so
     /// only the user who created an upload can act on it. Give every instance behind one load
-    /// balancer the same file; without it a random key per process is used, and uploads cannot
-    /// be resumed across a restart or another instance.
+    /// balancer the same file; without it a random key per process is used, and grants handed
+    /// out before a restart or by another instance are refused (the library then fetches them
+    /// again from the upload list, at the cost of extra calls).
     #[arg(long, env = "READSET_UPLOAD_GRANT_KEY_FILE")]
     pub upload_grant_key_file: Option<PathBuf>,
     /// JSON and Seven Bridges calls per second one user (issuer + sub) may make on this
@@ -225,7 +226,7 @@ impl ProxyConfig {
         match &args.upload_grant_key_file {
             Some(path) => config.grants = ownership::read_key_file(path)?,
             None => tracing::warn!(
-                "no --upload-grant-key-file: upload grants use a per-process key, so uploads cannot be resumed after a restart or through another instance"
+                "no --upload-grant-key-file: upload grants use a per-process key; after a restart, or through another instance, clients must fetch their uploads' grants again from ListMultipartReadSetUploads (the library does), and other clients get 403"
             ),
         }
         Ok(config)

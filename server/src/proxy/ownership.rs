@@ -30,6 +30,8 @@ use super::error::ProxyError;
 
 /// Tag key recording an upload's owner; reserved: a Create naming it is refused.
 pub const OWNER_TAG: &str = "readset-upload:owner";
+/// Tags a caller may set at Create (HealthOmics' 50 less the owner tag).
+pub const MAX_CALLER_TAGS: usize = 49;
 /// Request header carrying an upload's grant.
 pub const GRANT_HEADER: &str = "x-readset-upload-grant";
 /// Shortest accepted grant key, in bytes.
@@ -143,6 +145,13 @@ pub fn prepare_create(body: &[u8], principal: &Principal) -> Result<Bytes, Proxy
     if tags.keys().any(|k| k.eq_ignore_ascii_case(OWNER_TAG)) {
         return Err(ProxyError::Validation(format!("the tag key `{OWNER_TAG}` is reserved: the proxy sets it to the upload's owner")));
     }
+    // HealthOmics takes at most 50 tags; the owner tag is one of them.
+    if tags.len() >= MAX_CALLER_TAGS + 1 {
+        return Err(ProxyError::Validation(format!(
+            "a read set takes at most {MAX_CALLER_TAGS} tags through this proxy (it adds `{OWNER_TAG}` as the 50th); this one has {}",
+            tags.len()
+        )));
+    }
     tags.insert(OWNER_TAG.into(), Value::String(owner.clone()));
     if let Some(token) = map.get_mut("clientToken") {
         let Value::String(t) = token else {
@@ -226,6 +235,21 @@ mod tests {
         let a = Principal::new("https://idp-a.example", "u1", StoreScope::Any, vec![]);
         let b = Principal::new("https://idp-b.example", "u1", StoreScope::Any, vec![]);
         assert_ne!(a.owner_id(), b.owner_id());
+        // Moving a separator between issuer and subject makes another owner.
+        let c = Principal::new("iss\na", "b", StoreScope::Any, vec![]);
+        let d = Principal::new("iss", "a\nb", StoreScope::Any, vec![]);
+        assert_ne!(c.owner_id(), d.owner_id());
+    }
+
+    #[test]
+    fn a_create_with_fifty_tags_is_refused_before_the_owner_tag_would_overflow_it() {
+        let tags: Map<String, Value> = (0..50).map(|i| (format!("k{i}"), Value::String("v".into()))).collect();
+        let body = serde_json::json!({ "tags": tags }).to_string();
+        let err = prepare_create(body.as_bytes(), &user("alice")).unwrap_err();
+        assert!(err.message().contains("at most 49 tags") && err.message().contains("has 50"), "{err}");
+        let ok: Map<String, Value> = (0..49).map(|i| (format!("k{i}"), Value::String("v".into()))).collect();
+        let v: Value = serde_json::from_slice(&prepare_create(serde_json::json!({ "tags": ok }).to_string().as_bytes(), &user("a")).unwrap()).unwrap();
+        assert_eq!(v["tags"].as_object().unwrap().len(), 50);
     }
 
     #[test]
