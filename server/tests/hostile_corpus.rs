@@ -182,6 +182,44 @@ fn scope_and_method_cases(b: &mut Builder) {
     }
 }
 
+/// Another user of the same store (a JWT for `alice`) on the static user's upload: with no
+/// grant, with the static user's grant, with a made-up one; and a Create that names the reserved
+/// owner tag. The upload's parts, state and listing must not change.
+fn ownership_cases(b: &mut Builder) {
+    let (s, u) = (b.s.store_id.clone(), b.s.upload_id.clone());
+    let alice = format!("Bearer {}", jwt(&[&s], 600));
+    let theirs = b.s.upload_grant();
+    let part = fastq_gz();
+    let len = part.len().to_string();
+    let part_path = format!("/omics/sequencestore/{s}/upload/{u}/part?partNumber=1&partSource=SOURCE1");
+    let complete_path = format!("/omics/sequencestore/{s}/upload/{u}/complete");
+    let abort_path = format!("/omics/sequencestore/{s}/upload/{u}/abort");
+    let parts_path = format!("/omics/sequencestore/{s}/upload/{u}/parts");
+    let complete: &[u8] = br#"{"parts":[{"partNumber":1,"partSource":"SOURCE1","checksum":"00"}]}"#;
+    let list: &[u8] = br#"{"partSource":"SOURCE1"}"#;
+    let made_up = "0".repeat(64);
+    let proxy = b.s.proxy;
+    for (grant_name, grant) in [("no grant", None), ("the owner's grant", Some(theirs.as_str())), ("a made-up grant", Some(made_up.as_str()))] {
+        let mut h: Vec<(&str, &str)> = vec![("authorization", alice.as_str())];
+        if let Some(g) = grant {
+            h.push(("x-readset-upload-grant", g));
+        }
+        let plus = |extra: (&'static str, &'static str)| -> Vec<(&str, &str)> { h.iter().copied().chain([extra]).collect() };
+        let with_len: Vec<(&str, &str)> = h.iter().copied().chain([("content-length", len.as_str())]).collect();
+        let cases = [
+            ("part", request(proxy, "PUT", &part_path, &with_len, &part)),
+            ("complete", request(proxy, "POST", &complete_path, &plus(JSON), complete)),
+            ("abort", request(proxy, "DELETE", &abort_path, &h, b"")),
+            ("part list", request(proxy, "POST", &parts_path, &plus(JSON), list)),
+        ];
+        for (what, bytes) in cases {
+            b.add(format!("ownership: another user's {what}, {grant_name}"), proxy, bytes, 403, DENIED);
+        }
+    }
+    b.proxy("ownership: create naming the reserved owner tag", "POST", &format!("/omics/sequencestore/{s}/upload"), &[JSON], br#"{"sourceFileType":"FASTQ","subjectId":"s","sampleId":"x","name":"n","tags":{"readset-upload:owner":"someone"}}"#, 400, V);
+    b.proxy("ownership: a JSON body with a duplicate key", "POST", &format!("/omics/sequencestore/{s}/upload"), &[JSON], br#"{"sourceFileType":"FASTQ","subjectId":"s","sampleId":"x","name":"n","name":"m"}"#, 400, V);
+}
+
 fn path_and_query_cases(b: &mut Builder) {
     let (s, u) = (b.s.store_id.clone(), b.s.upload_id.clone());
     for (name, path) in [
@@ -360,6 +398,7 @@ fn all_cases(s: &Servers) -> Vec<Case> {
     let mut b = Builder { s, cases: Vec::new() };
     auth_cases(&mut b);
     scope_and_method_cases(&mut b);
+    ownership_cases(&mut b);
     path_and_query_cases(&mut b);
     body_cases(&mut b);
     header_cases(&mut b);
