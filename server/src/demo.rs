@@ -61,8 +61,9 @@ pub struct DemoArgs {
     #[arg(long = "allow-origin")]
     pub allow_origins: Vec<String>,
     /// The page's proxy token; default: a fresh random one per start. Give one to keep pages
-    /// working across a restart (tests of resuming after a server restart).
-    #[arg(long)]
+    /// working across a restart (tests of resuming after a server restart), preferably in
+    /// READSET_DEMO_TOKEN: a flag value is visible in `ps`.
+    #[arg(long, env = "READSET_DEMO_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Faults injected into part uploads by the demo's store (`--fault-*`, as for `store`).
     #[command(flatten)]
