@@ -41,7 +41,7 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyEr
             // A refused caller of a mutating operation is audited too (without a principal).
             if let Ok(allowed) = classify(&parts.method, parts.uri.path(), parts.uri.query()) {
                 if allowed.operation.is_mutating() {
-                    audit(&Principal::new("", "", crate::proxy::StoreScope::Only(Vec::new()), Vec::new()), &allowed, &Err(e.clone()));
+                    audit(None, &allowed, &Err(e.clone()));
                 }
             }
             return Err(e);
@@ -50,7 +50,7 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyEr
     let allowed = classify(&parts.method, parts.uri.path(), parts.uri.query())?;
     let outcome = authorized(state, parts, body, &principal, &allowed).await;
     if allowed.operation.is_mutating() {
-        audit(&principal, &allowed, &outcome);
+        audit(Some(&principal), &allowed, &outcome);
     }
     outcome.map(|(response, _)| response)
 }
@@ -58,7 +58,7 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyEr
 /// One audit line: who, what, on which store and resource, and how it ended. The log
 /// formatter escapes caller-supplied values ([`crate::logging`]), so a newline or control
 /// character in a `sub` cannot forge a line.
-fn audit(principal: &Principal, allowed: &AllowedRequest, outcome: &Result<(Response, Option<(&'static str, String)>), ProxyError>) {
+fn audit(principal: Option<&Principal>, allowed: &AllowedRequest, outcome: &Result<(Response, Option<(&'static str, String)>), ProxyError>) {
     let (status, created) = match outcome {
         Ok((r, created)) => (r.status().as_u16(), created.clone()),
         Err(e) => (e.status().as_u16(), None),
@@ -66,8 +66,8 @@ fn audit(principal: &Principal, allowed: &AllowedRequest, outcome: &Result<(Resp
     let (resource_kind, resource_id) = allowed.resource.clone().or(created).unwrap_or(("", String::new()));
     tracing::info!(
         target: "audit",
-        issuer = %principal.issuer,
-        sub = %principal.sub,
+        issuer = %principal.map_or("", |p| p.issuer.as_str()),
+        sub = %principal.map_or("", |p| p.sub.as_str()),
         operation = ?allowed.operation,
         store = %allowed.store_id,
         resource_kind,
@@ -78,14 +78,19 @@ fn audit(principal: &Principal, allowed: &AllowedRequest, outcome: &Result<(Resp
     );
 }
 
+/// The answer field naming what `operation` created (upload, read set or job), if any.
+fn created_key(operation: Operation) -> Option<&'static str> {
+    match operation {
+        Operation::CreateMultipartReadSetUpload => Some("uploadId"),
+        Operation::CompleteMultipartReadSetUpload => Some("readSetId"),
+        Operation::StartReadSetImportJob | Operation::StartReadSetExportJob | Operation::StartReadSetActivationJob => Some("id"),
+        _ => None,
+    }
+}
+
 /// The IDs an answer names for the audit line (the upload, read set or job it created).
 fn created_resource(operation: Operation, body: &[u8]) -> Option<(&'static str, String)> {
-    let key = match operation {
-        Operation::CreateMultipartReadSetUpload => "uploadId",
-        Operation::CompleteMultipartReadSetUpload => "readSetId",
-        Operation::StartReadSetImportJob | Operation::StartReadSetExportJob | Operation::StartReadSetActivationJob => "id",
-        _ => return None,
-    };
+    let key = created_key(operation)?;
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let id = v.get(key)?.as_str()?;
     // IDs are digits; anything else is not worth logging.
@@ -99,8 +104,6 @@ async fn authorized(
     principal: &Principal,
     allowed: &AllowedRequest,
 ) -> Result<(Response, Option<(&'static str, String)>), ProxyError> {
-    let principal = principal.clone();
-    let allowed = allowed.clone();
     if allowed.operation.body_kind() != BodyKind::Part {
         state.rate_limiter.check(&principal.owner_id())?;
     }
@@ -111,7 +114,7 @@ async fn authorized(
         return Err(ProxyError::AccessDenied(format!("this token does not allow {:?}", allowed.operation)));
     }
     if let Some(upload_id) = allowed.upload_id() {
-        check_grant(&parts.headers, &state.grants, &allowed.store_id, upload_id, &principal)?;
+        check_grant(&parts.headers, &state.grants, &allowed.store_id, upload_id, principal)?;
     }
     tracing::info!(sub = %principal.sub, operation = ?allowed.operation, "allowed");
     let length = content_length(&parts.headers)?;
@@ -132,9 +135,9 @@ async fn authorized(
             if !bytes.is_empty() {
                 check_strict(&bytes)?;
             }
-            let mut bytes = check_job_request(&principal, allowed.operation, &allowed.store_id, bytes)?;
+            let mut bytes = check_job_request(principal, allowed.operation, &allowed.store_id, bytes)?;
             if allowed.operation == Operation::CreateMultipartReadSetUpload {
-                bytes = prepare_create(&bytes, &principal)?;
+                bytes = prepare_create(&bytes, principal)?;
             }
             (Outgoing::Bytes(bytes), None)
         }
@@ -152,13 +155,13 @@ async fn authorized(
             (Outgoing::Part { body, length }, Some(permit))
         }
     };
-    let response = forward(state, parts.method, &allowed, outgoing, permit).await?;
+    let response = forward(state, parts.method, allowed, outgoing, permit).await?;
     let rewrite: Option<fn(&[u8], &UploadGrants, &str, &Principal) -> Result<Bytes, ProxyError>> = match allowed.operation {
         Operation::CreateMultipartReadSetUpload => Some(finish_create),
         Operation::ListMultipartReadSetUploads => Some(filter_uploads),
         _ => None,
     };
-    let buffered = rewrite.is_some() || created_resource_kind(allowed.operation);
+    let buffered = rewrite.is_some() || created_key(allowed.operation).is_some();
     if !buffered || !response.status().is_success() {
         return Ok((response, None));
     }
@@ -168,7 +171,7 @@ async fn authorized(
         .map_err(|_| ProxyError::BadGateway("the upstream's answer could not be read (or is too large)".into()))?;
     let created = created_resource(allowed.operation, &bytes);
     let bytes = match rewrite {
-        Some(f) => f(&bytes, &state.grants, &allowed.store_id, &principal)?,
+        Some(f) => f(&bytes, &state.grants, &allowed.store_id, principal)?,
         None => bytes,
     };
     head.headers.remove(header::CONTENT_LENGTH);
@@ -178,16 +181,6 @@ async fn authorized(
 /// Largest upstream answer buffered to rewrite or audit it (a ListMultipartReadSetUploads page
 /// of 100 uploads is far below).
 const MAX_REWRITTEN_ANSWER: usize = 8 * 1024 * 1024;
-
-fn created_resource_kind(operation: Operation) -> bool {
-    matches!(
-        operation,
-        Operation::CompleteMultipartReadSetUpload
-            | Operation::StartReadSetImportJob
-            | Operation::StartReadSetExportJob
-            | Operation::StartReadSetActivationJob
-    )
-}
 
 fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ProxyError> {
     let mut values = headers.get_all(header::CONTENT_LENGTH).iter();

@@ -102,11 +102,10 @@ impl UploadGrants {
     }
 }
 
-/// Reads the grant key from `path`: the raw bytes, one trailing newline ignored.
+/// Reads the grant key from `path` (mode 600): the raw bytes, one trailing newline ignored.
 pub fn read_key_file(path: &std::path::Path) -> anyhow::Result<UploadGrants> {
-    let raw = crate::secrets::read_file(path, "upload grant key")?;
-    let key = raw.strip_suffix(b"\n").unwrap_or(&raw);
-    UploadGrants::new(key).with_context(|| format!("upload grant key file {}", path.display()))
+    let key = super::auth::read_secret_file(path, "upload grant key")?;
+    UploadGrants::new(&key).with_context(|| format!("upload grant key file {}", path.display()))
 }
 
 /// Refuses a call on `upload_id` unless it carries this principal's grant for it.
