@@ -25,13 +25,16 @@ fn fields(data: &[u8], n: usize) -> Vec<String> {
 ///
 /// Invariants: an allowed request names a store ID of digits only, and its rebuilt upstream
 /// path stays under `/sequencestore/{id}` with no `..`, no `//`, no control characters.
-pub fn route(data: &[u8]) {
+///
+/// Returns whether the request was allowed (so the invariants above were checked on it).
+pub fn route(data: &[u8]) -> bool {
     let f = fields(data, 3);
     let _ = validate::id("id", &f[1]);
     let _ = crate::sbg::ids::is_hex_id(&f[1], 64);
-    let Ok(method) = Method::from_bytes(f[0].as_bytes()) else { return };
+    let Ok(method) = Method::from_bytes(f[0].as_bytes()) else { return false };
     let query = (!f[2].is_empty()).then_some(f[2].as_str());
-    if let Ok(allowed) = policy::classify(&method, &f[1], query) {
+    let Ok(allowed) = policy::classify(&method, &f[1], query) else { return false };
+    {
         assert!(!allowed.store_id.is_empty() && allowed.store_id.bytes().all(|b| b.is_ascii_digit()), "store id {:?}", allowed.store_id);
         let p = &allowed.path_and_query;
         assert!(p.starts_with(&format!("/sequencestore/{}", allowed.store_id)), "path {p:?}");
@@ -40,6 +43,7 @@ pub fn route(data: &[u8]) {
         assert!(!path.contains("..") && !path.contains("//"), "path {p:?}");
         assert!(p.bytes().all(|b| b.is_ascii_graphic()), "path {p:?}");
     }
+    true
 }
 
 /// The JSON bodies of the store's operations and the proxy's JSON check.
@@ -81,15 +85,17 @@ fn authenticator() -> &'static Authenticator {
 ///
 /// Invariant: only the known static token or a JWT that really carries the secret's HMAC is
 /// accepted; the fuzzer cannot forge the HMAC, so anything else accepted is a bypass.
-pub fn token(data: &[u8]) {
+///
+/// Returns whether the token was accepted.
+pub fn token(data: &[u8]) -> bool {
     let mut headers = HeaderMap::new();
     let mut value = b"Bearer ".to_vec();
     value.extend_from_slice(data);
-    let Ok(v) = HeaderValue::from_bytes(&value) else { return };
+    let Ok(v) = HeaderValue::from_bytes(&value) else { return false };
     headers.insert(axum::http::header::AUTHORIZATION, v);
-    if let Ok(principal) = runtime().block_on(authenticator().authenticate(&headers)) {
-        assert_eq!(String::from_utf8_lossy(data).trim(), FUZZ_STATIC_TOKEN, "accepted as {principal:?}");
-    }
+    let Ok(principal) = runtime().block_on(authenticator().authenticate(&headers)) else { return false };
+    assert_eq!(String::from_utf8_lossy(data).trim(), FUZZ_STATIC_TOKEN, "accepted as {principal:?}");
+    true
 }
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -153,25 +159,57 @@ pub fn sb_url(data: &[u8]) {
 ///
 /// Invariants: never panics (truncated gzip, bad FASTQ records, multi-member streams), and the
 /// same input gives the same ETag twice.
-pub fn etag(data: &[u8]) {
+///
+/// Returns whether the input was accepted as FASTQ (so the determinism check ran).
+pub fn etag(data: &[u8]) -> bool {
     let family = match data.first().map(|b| b % 3) {
         Some(0) => etag::Family::Md5,
         Some(1) => etag::Family::Sha256,
         _ => etag::Family::Sha512,
     };
-    if let Ok(summary) = etag::fastq(data, family, "SOURCE1") {
-        let again = etag::fastq(data, family, "SOURCE1").expect("accepted once, accepted twice");
-        assert_eq!((summary.etag, summary.reads, summary.bases), (again.etag, again.reads, again.bases));
-    }
     let _ = etag::alignment(data, family, "BAM", "SOURCE1");
     let _ = etag::alignment(data, family, "CRAM", "SOURCE1");
+    let Ok(summary) = etag::fastq(data, family, "SOURCE1") else { return false };
+    let again = etag::fastq(data, family, "SOURCE1").expect("accepted once, accepted twice");
+    assert_eq!((summary.etag, summary.reads, summary.bases), (again.etag, again.reads, again.bases));
+    true
 }
 
 #[cfg(test)]
 mod tests {
+    //! The entry points on inputs that reach their invariant checks (each call reports whether
+    //! it did, so a seed that silently stopped reaching them fails here), and on inputs that
+    //! must be refused.
+    use super::*;
+
     /// Found by the `route` target: `..` inside an allowed query value is not a traversal.
     #[test]
     fn a_dot_dot_in_a_next_token_is_not_a_traversal() {
-        super::route(include_bytes!("../../fuzz/seeds/route/regression-dotdot-in-query"));
+        assert!(route(include_bytes!("../../fuzz/seeds/route/regression-dotdot-in-query")), "the regression input reaches the checks");
+    }
+
+    #[test]
+    fn the_route_seeds_reach_the_path_checks_and_a_traversal_is_refused() {
+        assert!(route(include_bytes!("../../fuzz/seeds/route/part")));
+        assert!(route(include_bytes!("../../fuzz/seeds/route/list")));
+        assert!(!route(b"GET\n/omics/sequencestore/1234567890/../9999999999/readsets\n"));
+        assert!(!route(b"GET\n/omics/sequencestore/12345abcde/readsets\n"));
+    }
+
+    #[test]
+    fn only_the_static_token_is_accepted() {
+        assert!(token(FUZZ_STATIC_TOKEN.as_bytes()), "the known token reaches the acceptance check");
+        assert!(!token(b"fuzz-static-token-0123456780"));
+        assert!(!token(include_bytes!("../../fuzz/seeds/token/jwt")), "the seed JWT is not signed with the secret");
+        // An HS256 JWT signed with another key, with every claim the proxy reads.
+        let claims = serde_json::json!({"sub": "x", "stores": ["1234567890"], "exp": 4_000_000_000u64, "iat": 1_700_000_000u64});
+        let forged = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(b"not-the-fuzzing-secret-0123456789abcdef")).unwrap();
+        assert!(!token(forged.as_bytes()));
+    }
+
+    #[test]
+    fn a_real_gzipped_fastq_reaches_the_determinism_check() {
+        assert!(etag(include_bytes!("../../fuzz/seeds/etag/fastq.gz")));
+        assert!(!etag(b"\x1f\x8b\x08\x00truncated"));
     }
 }

@@ -2,6 +2,7 @@
 //! standard AWS chain (environment variables here) give a proxy whose requests the upstream
 //! accepts. (Own test binary: it sets process environment variables.)
 
+#[path = "it/proxy_common.rs"]
 mod proxy_common;
 
 use clap::Parser;

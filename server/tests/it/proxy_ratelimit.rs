@@ -1,8 +1,8 @@
 //! The per-principal request-rate limit: a user over it gets 429 with `Retry-After` and the
 //! call never reaches the upstream; another user is unaffected; part bodies are not counted.
 
-mod proxy_common;
-mod sbg_common;
+use crate::proxy_common;
+use crate::sbg_common;
 
 use proxy_common::*;
 use readset_server::proxy::ratelimit::RateLimit;

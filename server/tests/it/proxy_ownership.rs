@@ -4,7 +4,7 @@
 //! and Alice's upload, driven through both instances and a restarted one, becomes a read set
 //! of Alice's bytes. Every refusal is in the proxies' audit log.
 
-mod store_common;
+use crate::store_common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;

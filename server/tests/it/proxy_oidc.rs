@@ -4,8 +4,8 @@
 //! message and creates nothing, a key rotation is picked up without a restart, and a flood of
 //! unknown key ids causes at most one fetch of the key set.
 
-mod oidc_common;
-mod store_common;
+use crate::oidc_common;
+use crate::store_common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Fault injection of the local store (`--fault-*`): injected failures really reach the client,
 //! store nothing, and are counted at `GET /_local/stats`.
 
-mod store_common;
+use crate::store_common;
 
 use std::net::SocketAddr;
 

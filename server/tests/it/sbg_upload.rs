@@ -1,7 +1,7 @@
 //! The Seven Bridges multipart upload flow against a real local store: upload, report,
 //! resume, complete, abort, overwrite, files, restart.
 
-mod sbg_common;
+use crate::sbg_common;
 
 use md5::{Digest, Md5};
 use reqwest::Method;

@@ -3,8 +3,8 @@
 //! checked against the caller's `projects`, only upload and file-read calls pass, and the
 //! API's errors and `X-RateLimit-*` headers come back unchanged.
 
-mod proxy_common;
-mod sbg_common;
+use crate::proxy_common;
+use crate::sbg_common;
 
 use proxy_common::*;
 use readset_server::proxy::sbg::SbgUpstream;

@@ -1,7 +1,7 @@
 //! Hostile and malformed requests: each gets the right status, an AWS-shaped JSON error, and
 //! none reaches the upstream.
 
-mod proxy_common;
+use crate::proxy_common;
 
 use proxy_common::*;
 

@@ -2,7 +2,7 @@
 //! naming the field, as the HealthOmics reference and AWS SigV4 specify. Requests the SDK would
 //! refuse to send are built by hand and signed with the official `aws-sigv4` signer.
 
-mod store_common;
+use crate::store_common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};

@@ -1,7 +1,7 @@
 //! Signed part URLs and download URLs of the local Seven Bridges store: shape, expiry,
 //! tampering, moving to another part, replay, required headers, size bound, CORS.
 
-mod sbg_common;
+use crate::sbg_common;
 
 use std::time::Duration;
 

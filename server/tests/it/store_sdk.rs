@@ -1,7 +1,7 @@
 //! The local store driven through the official AWS SDK for Rust (`aws-sdk-omics`), unmodified,
 //! pointed at a store on 127.0.0.1:0 (see `store_common::StripHostPrefix` for the host prefix).
 
-mod store_common;
+use crate::store_common;
 
 use std::collections::HashMap;
 

@@ -3,9 +3,9 @@
 //! refused job leaves nothing in the store), and a policy file maps the claims of tokens shaped
 //! like Amazon Cognito, Auth0 and Keycloak ones to stores and operations.
 
-mod hostile_common;
-mod proxy_common;
-mod store_common;
+use crate::hostile_common;
+use crate::proxy_common;
+use crate::store_common;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The proxy forwards allowed requests signed, streams parts, and passes upstream answers
 //! through; checked against a recording upstream that verifies SigV4 with `aws-sigv4`.
 
-mod proxy_common;
+use crate::proxy_common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! UploadReadSetPart (no `UNSIGNED-PAYLOAD` on JSON operations, no body swapped after
 //! signing), and a signed `Host` that is one the store answers to.
 
-mod store_common;
+use crate::store_common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};

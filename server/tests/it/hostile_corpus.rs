@@ -8,7 +8,7 @@
 
 #![allow(clippy::too_many_arguments)]
 
-mod hostile_common;
+use crate::hostile_common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
@@ -600,7 +600,7 @@ async fn job_requests_choosing_a_role_or_location_are_refused_and_change_nothing
 
 // Identity-provider tokens (issue 15): a proxy that trusts a fake OpenID provider, in front of
 // the same store, under the same discipline (status, AWS error body, nothing stored).
-mod oidc_common;
+use crate::oidc_common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_identity_provider_tokens_are_refused_and_change_nothing() {

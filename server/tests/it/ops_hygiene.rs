@@ -3,7 +3,7 @@
 //! environment, caller values escaped in the log, `--log-format json`, no ANSI codes when
 //! stdout is not a terminal, and `demo` answering only the `Host` it listens on.
 
-mod store_common;
+use crate::store_common;
 
 use std::io::Read;
 use std::net::SocketAddr;

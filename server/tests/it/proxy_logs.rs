@@ -1,7 +1,7 @@
 //! Logs carry the request id on every line and never a token, a secret or an Authorization
 //! header. (Own test binary: it installs the process-wide `tracing` subscriber.)
 
-mod proxy_common;
+use crate::proxy_common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! What stands in front of every Seven Bridges API call of the local store: the
 //! `X-SBG-Auth-Token`, the rate limit with its headers, and CORS for browsers.
 
-mod sbg_common;
+use crate::sbg_common;
 
 use reqwest::Method;
 use sbg_common::{bytes, data_dir, error_of, json_of, spawn, PART};
