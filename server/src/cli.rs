@@ -1,7 +1,5 @@
 //! Command line: `readset-server demo | proxy | store`.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
@@ -34,7 +32,7 @@ pub enum Command {
     Proxy(crate::proxy::ProxyArgs),
     /// The local store: a stand-in for the HealthOmics storage API and the Seven Bridges
     /// upload API, on disk with metadata in SQLite, verifying SigV4 on every request.
-    Store(crate::store::StoreArgs),
+    Store(crate::local::omics::StoreArgs),
 }
 
 /// Runs the chosen command until it ends.
@@ -43,21 +41,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Proxy(args) => crate::proxy::run(args).await,
-        Command::Store(args) => crate::store::run(args).await,
+        Command::Store(args) => crate::local::omics::run(args).await,
     }
-}
-
-/// Default folder of the demo page, found beside the server crate in the repository.
-pub fn default_www_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www"))
-}
-
-/// Default folder of the built npm package (wasm-pack output).
-pub fn default_pkg_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../pkg"))
-}
-
-/// Parses a `HOST:PORT` listen address.
-pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    s.parse().map_err(|e| format!("`{s}` is not HOST:PORT ({e})"))
 }

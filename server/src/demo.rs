@@ -21,7 +21,8 @@ use axum::Router;
 use clap::Args;
 use tower_http::services::ServeDir;
 
-use crate::{proxy, sbg, store};
+use crate::local::{omics as store, sbg};
+use crate::proxy;
 
 /// Client token of the demo's sequence store: CreateSequenceStore is idempotent on it, so every
 /// start finds the same store.
@@ -42,19 +43,19 @@ pub const DEMO_IMPORT_PREFIX: &str = "s3://readset-imports/";
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Address of the page, the package and the proxy.
-    #[arg(long, default_value = "127.0.0.1:8080", value_parser = crate::cli::parse_listen)]
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = crate::serving::parse_listen)]
     pub listen: SocketAddr,
     /// Address of the local store.
-    #[arg(long, default_value = "127.0.0.1:8081", value_parser = crate::cli::parse_listen)]
+    #[arg(long, default_value = "127.0.0.1:8081", value_parser = crate::serving::parse_listen)]
     pub store_listen: SocketAddr,
     /// Folder for the store's data; it survives restarts.
     #[arg(long, default_value = ".demo-data")]
     pub data: PathBuf,
     /// Folder of the demo page.
-    #[arg(long, default_value_os_t = crate::cli::default_www_dir())]
+    #[arg(long, default_value_os_t = crate::demo::default_www_dir())]
     pub www: PathBuf,
     /// Folder of the built package (wasm-pack output), served under `/pkg/`.
-    #[arg(long, default_value_os_t = crate::cli::default_pkg_dir())]
+    #[arg(long, default_value_os_t = crate::demo::default_pkg_dir())]
     pub pkg: PathBuf,
     /// Other browser origins the proxy accepts (CORS), repeatable; `*` allows any (tests only).
     /// The page itself is same-origin and needs none.
@@ -219,4 +220,14 @@ async fn ensure_demo_store(store_url: &str) -> anyhow::Result<String> {
         Some(id) if status.is_success() => Ok(id.to_string()),
         _ => anyhow::bail!("the local store refused to create the demo sequence store ({status}): {answer}"),
     }
+}
+
+/// Default folder of the demo page, found beside the server crate in the repository.
+pub fn default_www_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www"))
+}
+
+/// Default folder of the built npm package (wasm-pack output).
+pub fn default_pkg_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../pkg"))
 }

@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 use axum::http::{HeaderMap, HeaderValue, Method};
 
 use crate::proxy::{policy, Authenticator, Principal, StoreScope};
-use crate::sbg::part_url::{self, Signed, Signer};
-use crate::store::{etag, jobs, readsets, sigv4, stores, uploads, validate};
+use crate::local::sbg::part_url::{self, Signed, Signer};
+use crate::local::omics::{etag, jobs, readsets, sigv4, stores, uploads, validate};
 
 /// Splits fuzz input into `n` fields at `\n` (missing fields are empty), lossily decoded.
 fn fields(data: &[u8], n: usize) -> Vec<String> {
@@ -30,7 +30,7 @@ fn fields(data: &[u8], n: usize) -> Vec<String> {
 pub fn route(data: &[u8]) -> bool {
     let f = fields(data, 3);
     let _ = validate::id("id", &f[1]);
-    let _ = crate::sbg::ids::is_hex_id(&f[1], 64);
+    let _ = crate::local::sbg::ids::is_hex_id(&f[1], 64);
     let Ok(method) = Method::from_bytes(f[0].as_bytes()) else { return false };
     let query = (!f[2].is_empty()).then_some(f[2].as_str());
     let Ok(allowed) = policy::classify(&method, &f[1], query) else { return false };
@@ -117,9 +117,9 @@ pub fn sigv4(data: &[u8]) {
         f[2] = f[2].replace("TODAY", &f[3][..8]);
     }
     let verifier = sigv4::Verifier {
-        access_key_id: crate::store::DEFAULT_ACCESS_KEY_ID.into(),
+        access_key_id: crate::local::omics::DEFAULT_ACCESS_KEY_ID.into(),
         secret_access_key: "fuzz-secret-the-fuzzer-never-sees".into(),
-        region: crate::store::REGION.into(),
+        region: crate::local::omics::REGION.into(),
         hosts: crate::hosts::AllowedHosts::for_listen(std::net::SocketAddr::from(([127, 0, 0, 1], 1))),
     };
     let mut builder = axum::http::Request::builder().method(f[0].as_str()).uri(f[1].as_str()).header("host", "127.0.0.1:1");

@@ -1,17 +1,18 @@
-//! The `readset-server` binary's library: the signing proxy, the local store and the demo
-//! server, each built as an axum `Router` by a function so tests can drive them on port 0.
+//! The `readset-server` binary's library: the signing proxy ([`proxy`]), the local stand-ins
+//! for HealthOmics and Seven Bridges ([`local`]) and the demo server ([`demo`]), each built as
+//! an axum `Router` by a function so tests can drive them on port 0. [`cli`] only parses the
+//! command line; nothing below it imports it.
 #![deny(missing_docs)]
 
 pub mod cli;
 pub mod demo;
 pub mod fuzzing;
 pub mod hosts;
+pub mod local;
 pub mod logging;
 pub mod proxy;
-pub mod sbg;
 pub mod secrets;
 pub mod serving;
-pub mod store;
 
 /// Installs the `tracing` subscriber (level from `RUST_LOG`, default `info`) in the format
 /// `READSET_LOG_FORMAT` names (text by default); see [`logging`].

@@ -264,3 +264,8 @@ impl AsyncWrite for WriteIdle {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
+
+/// Parses a `HOST:PORT` listen address (the `--listen` flags).
+pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse().map_err(|e| format!("`{s}` is not HOST:PORT ({e})"))
+}

@@ -2,7 +2,7 @@
 //!
 //! It authenticates the portal user ([`auth`]), allows only the read-set operations on the
 //! stores that user may use ([`policy`]), signs with SigV4 ([`sign`]) and forwards to the
-//! operation's host, streaming part bodies without buffering them ([`forward`]). It keeps no
+//! operation's host, streaming part bodies without buffering them (`forward.rs`). It keeps no
 //! state between requests, so any number of instances can serve the same users. Seven Bridges
 //! API calls under `/sbg/v2/` are forwarded to `--sbg-api` with the token added server side
 //! ([`sbg`]).
@@ -56,7 +56,7 @@ pub const DEFAULT_LOCAL_REGION: &str = "us-east-1";
 #[derive(Debug, Clone, Args)]
 pub struct ProxyArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080", value_parser = crate::cli::parse_listen)]
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = crate::serving::parse_listen)]
     pub listen: SocketAddr,
     /// Where to forward: `aws` for real HealthOmics, or the base URL of a local store
     /// (`http://host:port`). AWS credentials come from the standard chain in both cases.

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use readset_server::proxy::{self, Authenticator, Principal, StoreScope};
-use readset_server::sbg::SbgConfig;
+use readset_server::local::sbg::SbgConfig;
 use readset_server::serving::{serve_with_limits, ServeLimits};
-use readset_server::store::{self, StoreConfig, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
+use readset_server::local::omics::{self as store, StoreConfig, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The JWT secret the test proxy accepts.

@@ -328,8 +328,8 @@ fn store_cases(b: &mut Builder) {
     b.add("store sigv4: other scheme", st, request(st, "POST", &create, &[JSON, ("authorization", "Bearer abc")], body), 403, Expect::Aws("IncompleteSignatureException"));
     let t = SystemTime::now();
     b.add("store sigv4: wrong secret", st, signed_at(st, "POST", &create, &[JSON], body, t, "not-the-secret"), 403, Expect::Aws("InvalidSignatureException"));
-    b.add("store sigv4: replay 20 minutes late", st, signed_at(st, "POST", &create, &[JSON], body, t - Duration::from_secs(1200), readset_server::store::DEFAULT_SECRET_ACCESS_KEY), 400, Expect::Aws("RequestExpired"));
-    b.add("store sigv4: signed 20 minutes ahead", st, signed_at(st, "POST", &create, &[JSON], body, t + Duration::from_secs(1200), readset_server::store::DEFAULT_SECRET_ACCESS_KEY), 400, Expect::Aws("RequestExpired"));
+    b.add("store sigv4: replay 20 minutes late", st, signed_at(st, "POST", &create, &[JSON], body, t - Duration::from_secs(1200), readset_server::local::omics::DEFAULT_SECRET_ACCESS_KEY), 400, Expect::Aws("RequestExpired"));
+    b.add("store sigv4: signed 20 minutes ahead", st, signed_at(st, "POST", &create, &[JSON], body, t + Duration::from_secs(1200), readset_server::local::omics::DEFAULT_SECRET_ACCESS_KEY), 400, Expect::Aws("RequestExpired"));
     let good = String::from_utf8(signed(st, "POST", &create, &[JSON], body)).unwrap();
     let tamper = |from: &str, to: &str| good.replacen(from, to, 1).into_bytes();
     b.add("store sigv4: body tampered after signing", st, tamper("\"name\":\"n\"", "\"name\":\"m\""), 400, Expect::Aws("XAmzContentSHA256Mismatch"));
@@ -562,9 +562,9 @@ async fn job_requests_choosing_a_role_or_location_are_refused_and_change_nothing
     let auth = readset_server::proxy::Authenticator::new().with_static_token(STATIC_TOKEN, principal).unwrap();
     let config = readset_server::proxy::ProxyConfig::local_store(
         &format!("http://{}", s.store),
-        readset_server::store::REGION,
-        readset_server::store::DEFAULT_ACCESS_KEY_ID,
-        readset_server::store::DEFAULT_SECRET_ACCESS_KEY,
+        readset_server::local::omics::REGION,
+        readset_server::local::omics::DEFAULT_ACCESS_KEY_ID,
+        readset_server::local::omics::DEFAULT_SECRET_ACCESS_KEY,
         auth,
     )
     .unwrap();
@@ -608,7 +608,7 @@ async fn hostile_identity_provider_tokens_are_refused_and_change_nothing() {
     use oidc_common::{forge, rsa_key, sign, sign_with, spawn_idp};
     use readset_server::proxy::jwks::{JwksOptions, JwksSource};
     use readset_server::proxy::{Authenticator, JwtRules, ProxyConfig};
-    use readset_server::store::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
+    use readset_server::local::omics::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
 
     let servers = spawn_servers(test_limits()).await;
     let rsa = rsa_key("corpus-rsa");
@@ -686,11 +686,11 @@ async fn the_store_refuses_unsigned_json_bodies_swapped_bodies_and_foreign_hosts
     let create = format!("/sequencestore/{}/upload", s.store_id);
     let body = br#"{"sourceFileType":"FASTQ","subjectId":"s","sampleId":"x","name":"n"}"#;
     let json = ("content-type", "application/json");
-    let creds = aws_credential_types::Credentials::new(readset_server::store::DEFAULT_ACCESS_KEY_ID, readset_server::store::DEFAULT_SECRET_ACCESS_KEY, None, None, "hostile");
+    let creds = aws_credential_types::Credentials::new(readset_server::local::omics::DEFAULT_ACCESS_KEY_ID, readset_server::local::omics::DEFAULT_SECRET_ACCESS_KEY, None, None, "hostile");
     // Signs a create-upload for `host` with `payload`; returns the raw request sent with `Host: host` and `sent` as body.
     let sign_for = |host: &str, payload: readset_server::proxy::sign::Payload<'_>, sent: &[u8]| {
         let url = format!("http://{host}{create}");
-        let extra = readset_server::proxy::sign::sign_request(&creds, readset_server::store::REGION, "POST", &url, &[("host", host), json], payload, SystemTime::now()).unwrap();
+        let extra = readset_server::proxy::sign::sign_request(&creds, readset_server::local::omics::REGION, "POST", &url, &[("host", host), json], payload, SystemTime::now()).unwrap();
         let mut headers: Vec<(&str, &str)> = vec![json];
         headers.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         String::from_utf8(request(st, "POST", &create, &headers, sent)).unwrap().replacen(&format!("Host: {st}"), &format!("Host: {host}"), 1).into_bytes()

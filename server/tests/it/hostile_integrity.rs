@@ -42,8 +42,8 @@ async fn cut(addr: SocketAddr, bytes: &[u8], keep: usize) {
 fn sign_precomputed(addr: SocketAddr, method: &str, path: &str, hash: &str) -> Vec<(String, String)> {
     use aws_sigv4::http_request::{sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings};
     let identity = aws_credential_types::Credentials::new(
-        readset_server::store::DEFAULT_ACCESS_KEY_ID,
-        readset_server::store::DEFAULT_SECRET_ACCESS_KEY,
+        readset_server::local::omics::DEFAULT_ACCESS_KEY_ID,
+        readset_server::local::omics::DEFAULT_SECRET_ACCESS_KEY,
         None,
         None,
         "t",
@@ -53,7 +53,7 @@ fn sign_precomputed(addr: SocketAddr, method: &str, path: &str, hash: &str) -> V
     settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
-        .region(readset_server::store::REGION)
+        .region(readset_server::local::omics::REGION)
         .name("omics")
         .time(std::time::SystemTime::now())
         .settings(settings)

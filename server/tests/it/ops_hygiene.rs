@@ -183,7 +183,7 @@ async fn the_store_takes_its_secret_from_a_file_or_the_environment_and_names_fro
     for (args, env) in [(&from_file[..], vec![]), (&from_file[..5], vec![("READSET_STORE_SECRET_ACCESS_KEY", secret)])] {
         let mut p = start(args, &env);
         let addr = p.listening("store");
-        let ok = store_common::client_with(addr, readset_server::store::DEFAULT_ACCESS_KEY_ID, secret);
+        let ok = store_common::client_with(addr, readset_server::local::omics::DEFAULT_ACCESS_KEY_ID, secret);
         ok.list_sequence_stores().send().await.expect("signed with the configured secret");
         let default = store_common::client(addr);
         let e = default.list_sequence_stores().send().await.unwrap_err();

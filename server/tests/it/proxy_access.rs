@@ -12,7 +12,7 @@ use std::path::Path;
 
 use readset_server::proxy::access::AccessPolicy;
 use readset_server::proxy::{self, Authenticator, Principal, StoreScope};
-use readset_server::store::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
+use readset_server::local::omics::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
 use serde_json::{json, Value};
 use store_common::{poll, send_signed, Raw};
 

@@ -18,7 +18,7 @@ use oidc_common::*;
 use readset_server::proxy::auth::HS256_ISSUER;
 use readset_server::proxy::jwks::{JwksOptions, JwksSource};
 use readset_server::proxy::{self, Authenticator, JwtRules, ProxyArgs, ProxyConfig};
-use readset_server::store::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
+use readset_server::local::omics::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
 use serde_json::{json, Value};
 
 const AUD: &str = "readset-proxy";

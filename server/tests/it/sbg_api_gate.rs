@@ -29,14 +29,14 @@ async fn a_missing_or_wrong_token_gets_401_with_the_error_body() {
 async fn the_default_token_is_the_documented_one_and_a_configured_token_replaces_it() {
     let dir = data_dir();
     let app = spawn(dir.path(), |_| {}).await;
-    assert_eq!(app.token, readset_server::sbg::DEFAULT_SBG_TOKEN);
+    assert_eq!(app.token, readset_server::local::sbg::DEFAULT_SBG_TOKEN);
     let dir = data_dir();
     let app = spawn(dir.path(), |c| c.token = "portal-secret".into()).await;
     json_of(app.api(Method::GET, "/v2/upload/multipart").send().await.unwrap(), 200).await;
     let default = app
         .http
         .get(format!("{}/v2/upload/multipart", app.base))
-        .header("X-SBG-Auth-Token", readset_server::sbg::DEFAULT_SBG_TOKEN)
+        .header("X-SBG-Auth-Token", readset_server::local::sbg::DEFAULT_SBG_TOKEN)
         .send()
         .await
         .unwrap();

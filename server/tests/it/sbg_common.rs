@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use readset_server::sbg::{self, SbgConfig};
+use readset_server::local::sbg::{self, SbgConfig};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 

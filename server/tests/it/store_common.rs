@@ -12,7 +12,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use readset_server::store::{self, StoreConfig, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
+use readset_server::local::omics::{self as store, StoreConfig, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
 
 /// A store serving on 127.0.0.1; aborted when dropped (its data folder stays).
 pub struct TestStore {
@@ -35,7 +35,7 @@ pub fn config(data: &Path) -> StoreConfig {
     }
 }
 
-/// Starts the store of `readset_server::store::app` on port 0 over `data`, answering to its
+/// Starts the store of `readset_server::local::omics::app` on port 0 over `data`, answering to its
 /// own address only (`127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT`).
 pub async fn spawn(data: &Path) -> TestStore {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

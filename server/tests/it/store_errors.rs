@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_omics::error::ProvideErrorMetadata;
 use aws_sdk_omics::primitives::ByteStream;
 use aws_sdk_omics::types::{FileType, ReadSetPartSource};
-use readset_server::store::DEFAULT_SECRET_ACCESS_KEY;
+use readset_server::local::omics::DEFAULT_SECRET_ACCESS_KEY;
 use store_common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -309,7 +309,7 @@ async fn unsigned_wrongly_signed_unknown_key_and_stale_requests_are_refused() {
     assert_eq!((a.status, a.error_type.as_deref()), (400, Some("XAmzContentSHA256Mismatch")), "{}", a.body);
 
     // The SDK with a wrong secret sees the error type.
-    let bad = client_with(addr, readset_server::store::DEFAULT_ACCESS_KEY_ID, "wrong");
+    let bad = client_with(addr, readset_server::local::omics::DEFAULT_ACCESS_KEY_ID, "wrong");
     let err = bad.get_sequence_store().id(&f.store).send().await.unwrap_err();
     assert_eq!(err.code(), Some("InvalidSignatureException"));
     // And a signed, valid request still works.

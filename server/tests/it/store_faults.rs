@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use aws_sdk_omics::types::{FileType, ReadSetPartSource};
 use clap::Parser;
-use readset_server::store::{self, Faults};
+use readset_server::local::omics::{self as store, Faults};
 use store_common::*;
 
 struct Fixture {

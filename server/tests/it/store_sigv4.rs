@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use readset_server::hosts::AllowedHosts;
-use readset_server::store::{self, DEFAULT_SECRET_ACCESS_KEY};
+use readset_server::local::omics::{self as store, DEFAULT_SECRET_ACCESS_KEY};
 use store_common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -10,7 +10,7 @@
 //! error codes and what differs from the real platform.
 
 mod auth;
-mod clock;
+use super::clock;
 mod db;
 mod error;
 mod files;

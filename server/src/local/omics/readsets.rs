@@ -18,7 +18,7 @@ use super::db::optional;
 use super::error::{ApiError, ApiResult};
 use super::etag::{self, Family};
 use super::out;
-use super::time::iso;
+use super::clock::iso;
 use super::validate::{self as v, JsonBody, Page, MAX_PART_SIZE};
 use super::{stores, Shared, Store};
 

@@ -46,7 +46,7 @@ impl SbgError {
             format!(
                 "Rate limit exceeded! {limit} requests per window; the window resets at {} \
                  (X-RateLimit-Reset, unix seconds {reset_unix}).",
-                super::clock::iso8601(reset_unix)
+                super::clock::iso_seconds(reset_unix)
             ),
         )
     }
@@ -196,7 +196,7 @@ impl StorageError {
             "AccessDenied",
             format!(
                 "Request has expired: this URL expired at {}. Get a fresh URL and try again.",
-                super::clock::iso8601(expired_at_unix)
+                super::clock::iso_seconds(expired_at_unix)
             ),
         )
     }

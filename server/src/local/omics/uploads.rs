@@ -23,7 +23,7 @@ use super::db::{from_json, optional, to_json};
 use super::error::{ApiError, ApiResult, ErrorKind};
 use super::out;
 use super::sigv4::SignedPayloadSha256;
-use super::time::{iso, now_ms};
+use super::clock::{iso, now_ms};
 use super::validate::{self as v, JsonBody, Page, MAX_PART_SIZE};
 use super::{new_id, stores, Shared, Store};
 

@@ -17,7 +17,7 @@ pub(crate) mod readsets;
 pub(crate) mod sigv4;
 pub(crate) mod stores;
 mod tags;
-mod time;
+use super::clock;
 pub(crate) mod uploads;
 pub(crate) mod validate;
 
@@ -52,7 +52,7 @@ pub const SERVICE: &str = sigv4::SERVICE;
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8081", value_parser = crate::cli::parse_listen)]
+    #[arg(long, default_value = "127.0.0.1:8081", value_parser = crate::serving::parse_listen)]
     pub listen: SocketAddr,
     /// Folder holding parts, read sets and the SQLite database.
     #[arg(long, default_value = ".demo-data/store")]
@@ -145,7 +145,7 @@ impl StoreArgs {
                 anyhow::ensure!(!t.is_empty() && axum::http::HeaderValue::from_str(&t).is_ok(), "the Seven Bridges token is empty or not printable ASCII");
                 Ok(t)
             }
-            None => Ok(crate::sbg::DEFAULT_SBG_TOKEN.into()),
+            None => Ok(crate::local::sbg::DEFAULT_SBG_TOKEN.into()),
         }
     }
 }
@@ -371,15 +371,15 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
         );
     }
     tracing::info!(hosts = %config.hosts.describe(), "SigV4 requests must be signed for one of these hosts");
-    let mut sbg = crate::sbg::SbgConfig::new(config.data_dir.join("sbg"), format!("http://{}", listener.local_addr()?));
+    let mut sbg = crate::local::sbg::SbgConfig::new(config.data_dir.join("sbg"), format!("http://{}", listener.local_addr()?));
     sbg.token = sbg_token;
-    tracing::info!("{}", crate::sbg::startup_notice(&sbg));
+    tracing::info!("{}", crate::local::sbg::startup_notice(&sbg));
     crate::serve(listener, app_with_sbg(config, sbg).await?, "store").await
 }
 
-/// The HealthOmics API ([`app`]) and the Seven Bridges upload API ([`crate::sbg::router`],
+/// The HealthOmics API ([`app`]) and the Seven Bridges upload API ([`crate::local::sbg::router`],
 /// under `/v2`, with its own token auth and CORS) on one router, as `readset-server store`
 /// and `demo` serve them.
-pub async fn app_with_sbg(config: StoreConfig, sbg: crate::sbg::SbgConfig) -> anyhow::Result<Router> {
-    Ok(app(config).await?.merge(crate::sbg::router(sbg).await?))
+pub async fn app_with_sbg(config: StoreConfig, sbg: crate::local::sbg::SbgConfig) -> anyhow::Result<Router> {
+    Ok(app(config).await?.merge(crate::local::sbg::router(sbg).await?))
 }

@@ -88,7 +88,7 @@ fn upload_json(state: &AppState, u: &UploadRow) -> Value {
         "name": u.name,
         "size": u.size,
         "part_size": u.part_size,
-        "initiated": clock::iso8601(u.initiated),
+        "initiated": clock::iso_seconds(u.initiated),
     })
 }
 
@@ -215,7 +215,7 @@ pub async fn part_url(
     Ok(Json(json!({
         "method": "PUT",
         "url": format!("{}{path}?{}", state.base_url, signed.query()),
-        "expires": clock::iso8601(expires),
+        "expires": clock::iso_seconds(expires),
         "headers": headers,
         // The platform's table puts `success_codes` at the top, its example inside `report`.
         "success_codes": [200],

@@ -17,7 +17,7 @@ use super::error::{ApiError, ApiResult};
 use super::etag::Family;
 use super::out;
 use super::readsets::{self, hash_files, set_active, short};
-use super::time::{iso, now_ms};
+use super::clock::{iso, now_ms};
 use super::uploads::FILE_TYPES;
 use super::validate::{self as v, JsonBody, Page};
 use super::{new_id, stores, Shared, Store};

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::db::{from_json, optional, to_json};
 use super::error::{ApiError, ApiResult};
 use super::out;
-use super::time::{iso, now_ms};
+use super::clock::{iso, now_ms};
 use super::validate::{self as v, JsonBody, Page};
 use super::{new_id, Shared, Store};
 

@@ -23,8 +23,8 @@ pub fn file_json(state: &AppState, f: &FileRow) -> Value {
         "size": f.size,
         "project": f.project,
         "type": "file",
-        "created_on": clock::iso8601(f.created_on),
-        "modified_on": clock::iso8601(f.modified_on),
+        "created_on": clock::iso_seconds(f.created_on),
+        "modified_on": clock::iso_seconds(f.modified_on),
     })
 }
 

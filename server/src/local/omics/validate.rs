@@ -174,7 +174,7 @@ pub fn timestamp(field: &str, v: &Option<serde_json::Value>) -> ApiResult<Option
             .as_f64()
             .map(|f| Some((f * 1000.0) as i64))
             .ok_or_else(|| ApiError::validation(format!("{field} is not a timestamp"))),
-        Some(serde_json::Value::String(s)) => super::time::parse_ms(s)
+        Some(serde_json::Value::String(s)) => super::clock::parse_ms(s)
             .map(Some)
             .ok_or_else(|| ApiError::validation(format!("{field} `{s}` is not an ISO-8601 timestamp"))),
         Some(_) => Err(ApiError::validation(format!("{field} is not a timestamp"))),
