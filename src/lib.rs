@@ -38,6 +38,7 @@ pub mod omics;
 pub mod plan;
 pub mod retry;
 pub mod sbg;
+pub mod upload;
 pub mod validate;
 
 #[cfg(target_arch = "wasm32")]
