@@ -106,6 +106,12 @@ pub struct UploadSpec {
     pub retry: Option<crate::retry::RetryConfig>,
     /// Resume this upload instead of starting one.
     pub upload_id: Option<String>,
+    /// Continue the upload saved in this browser for the same file, destination and name
+    /// (after a reload): `true`, `"auto"` (the same) or `false` (default).
+    pub resume: Option<crate::validate::ResumeOption>,
+    /// A part attempt without upload progress for this long is aborted and retried
+    /// (default 60,000; 0: never).
+    pub stall_timeout_ms: Option<u64>,
     /// The `File` (read by the boundary).
     pub file: Option<serde::de::IgnoredAny>,
     /// The `AbortSignal` (read by the boundary).
@@ -131,15 +137,16 @@ pub struct ValidSpec {
     pub retry: crate::retry::RetryConfig,
     /// Upload to resume.
     pub upload_id: Option<String>,
+    /// Look for a saved upload of the same file to continue.
+    pub resume: bool,
+    /// Stall timeout of a part attempt (0: none).
+    pub stall_timeout_ms: u64,
 }
 
 impl UploadSpec {
     /// Checks the options; `file_name` is the `File`'s name (the default `name`).
     pub fn validate(self, file_name: &str) -> Result<ValidSpec, Error> {
-        let endpoint = self.endpoint.filter(|e| !e.is_empty()).ok_or_else(|| Error::invalid_input("`endpoint` is required"))?;
-        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-            return Err(Error::invalid_input(format!("`endpoint` must be an http:// or https:// URL (got {endpoint:?})")));
-        }
+        let endpoint = crate::validate::check_endpoint(self.endpoint.as_deref())?;
         let target = Target {
             project: self.project,
             parent: self.parent,
@@ -161,13 +168,15 @@ impl UploadSpec {
             }
         }
         Ok(ValidSpec {
-            endpoint: endpoint.trim_end_matches('/').to_string(),
+            endpoint,
             token: self.token,
             target,
             part_size,
             concurrency,
             retry: self.retry.unwrap_or_default(),
             upload_id: self.upload_id,
+            resume: crate::validate::resume_wanted(self.resume),
+            stall_timeout_ms: self.stall_timeout_ms.unwrap_or(crate::validate::DEFAULT_STALL_TIMEOUT_MS),
         })
     }
 }
@@ -458,14 +467,7 @@ pub fn plan(size: u64, part_size: u64) -> Result<Vec<Part>, Error> {
             format!("part_size {part_size} would cut {size} bytes into {count} parts; at most {MAX_PARTS} are allowed"),
         ));
     }
-    Ok((0..count)
-        .map(|i| Part {
-            source: Source::Source1,
-            number: i as u32 + 1,
-            start: i * part_size,
-            end: ((i + 1) * part_size).min(size),
-        })
-        .collect())
+    Ok(crate::plan::cut(Source::Source1, size, part_size))
 }
 
 /// The `X-RateLimit-*` headers of an API answer.

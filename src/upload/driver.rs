@@ -132,8 +132,8 @@ pub struct Upload<T: Target, I: Io> {
     pub target: T,
     /// The platform.
     pub io: I,
-    /// Pause / resume / abort.
-    pub control: Control,
+    /// Pause / resume / abort (shared with the I/O, whose hashing it also stops).
+    pub control: Rc<Control>,
     queue: Rc<RequestQueue>,
     settings: Settings,
     rng: RefCell<SplitMix64>,
@@ -179,12 +179,13 @@ enum Sent {
 }
 
 impl<T: Target + 'static, I: Io + 'static> Upload<T, I> {
-    /// An upload of `target` on `io`, its requests through `queue`; `seed` drives the jitter.
-    pub fn new(target: T, io: I, queue: Rc<RequestQueue>, settings: Settings, seed: u64) -> Self {
+    /// An upload of `target` on `io`, run under `control`, its requests through `queue`;
+    /// `seed` drives the jitter.
+    pub fn new(target: T, io: I, control: Rc<Control>, queue: Rc<RequestQueue>, settings: Settings, seed: u64) -> Self {
         Upload {
             target,
             io,
-            control: Control::default(),
+            control,
             queue,
             rng: RefCell::new(SplitMix64::new(seed)),
             // When resuming, the upload exists before start(): abort() may discard it at once.

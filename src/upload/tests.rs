@@ -310,7 +310,7 @@ fn ho_upload_on(sim: &Rc<Sim>, bytes: u64, options: Value, script: Script, queue
         resume: v.resume,
         upload_id: v.upload_id.clone(),
     };
-    Rc::new(Upload::new(HealthOmics::new(v), Fake::new(sim, ho_default, script), queue, settings, 1))
+    Rc::new(Upload::new(HealthOmics::new(v), Fake::new(sim, ho_default, script), Rc::default(), queue, settings, 1))
 }
 
 fn none() -> Script {
@@ -591,7 +591,7 @@ fn sbg_upload_on(sim: &Rc<Sim>, bytes: u64, options: Value, script: Script, queu
     let spec: crate::sbg::UploadSpec = serde_json::from_value(spec).unwrap();
     let v = spec.validate("a.bin").unwrap();
     let settings = Settings { concurrency: v.concurrency, stall_timeout_ms: stall, retry: v.retry.clone(), resume, upload_id: v.upload_id.clone() };
-    Rc::new(Upload::new(SevenBridges::new(v, bytes), Fake::new(sim, sbg_default, script), queue, settings, 1))
+    Rc::new(Upload::new(SevenBridges::new(v, bytes), Fake::new(sim, sbg_default, script), Rc::default(), queue, settings, 1))
 }
 
 fn sbg_log(u: &Upload<SevenBridges, Fake>) -> Vec<String> {
