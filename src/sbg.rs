@@ -497,7 +497,7 @@ impl RateLimit {
 /// A storage answer that is not one of the part URL's `success_codes`, as an error, and whether
 /// it says the URL expired (then a fresh URL is fetched and the part sent again at once).
 /// Storage errors are S3-style XML (`<Error><Code>..</Code><Message>..</Message></Error>`).
-pub fn storage_error(status: u16, body: &str) -> (Error, bool) {
+pub fn storage_error(status: u16, body: &str, retry_after: Option<&str>) -> (Error, bool) {
     let tag = |name: &str| {
         let open = format!("<{name}>");
         let start = body.find(&open)? + open.len();
@@ -507,7 +507,7 @@ pub fn storage_error(status: u16, body: &str) -> (Error, bool) {
     let code = tag("Code");
     let text = tag("Message").unwrap_or_else(|| body.trim().chars().take(200).collect());
     let expired = status == 403 && text.to_ascii_lowercase().contains("expired");
-    let mut e = Error::from_http(status, None, "", None).in_operation("UploadPart");
+    let mut e = Error::from_http(status, None, "", retry_after).in_operation("UploadPart");
     e.message = match &code {
         Some(c) => format!("the storage refused the part upload (HTTP {status} {c}): {text}"),
         None => format!("the storage refused the part upload (HTTP {status}): {text}"),
@@ -680,13 +680,13 @@ mod tests {
 
     #[test]
     fn storage_errors_keep_the_xml_code_and_tell_an_expired_url_apart() {
-        let (e, expired) = storage_error(403, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>");
+        let (e, expired) = storage_error(403, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", None);
         assert!(expired);
         assert_eq!((e.code(), e.status, e.error_type.as_deref()), ("forbidden", Some(403), Some("AccessDenied")));
         assert!(e.message.contains("Request has expired"), "{}", e.message);
-        let (forged, expired) = storage_error(403, "<Error><Code>SignatureDoesNotMatch</Code><Message>bad signature</Message></Error>");
+        let (forged, expired) = storage_error(403, "<Error><Code>SignatureDoesNotMatch</Code><Message>bad signature</Message></Error>", None);
         assert!(!expired && !forged.retryable());
-        let (server, _) = storage_error(503, "busy");
+        let (server, _) = storage_error(503, "busy", None);
         assert!(server.retryable() && server.message.contains("busy"));
     }
 

@@ -7,10 +7,13 @@ use std::future::Future;
 use std::rc::Rc;
 
 use super::control::Control;
-use super::io::{Clock, HttpRequest, HttpResponse, Transport};
+use super::io::{HttpRequest, HttpResponse, Net};
 use super::queue::{Priority, RequestQueue};
 use crate::error::{Error, ErrorKind};
 use crate::retry::{Backoff, RetryConfig, Rng, SplitMix64};
+
+/// How often an offline wait looks again when no `online` event comes.
+pub const OFFLINE_RECHECK_MS: u64 = 5_000;
 
 /// How long the queue pauses after a throttled answer that named no delay.
 pub const THROTTLE_PAUSE_MS: u64 = 1_000;
@@ -35,7 +38,7 @@ impl<I> Clone for Api<'_, I> {
     }
 }
 
-impl<'a, I: Transport + Clock> Api<'a, I> {
+impl<'a, I: Net> Api<'a, I> {
     /// The same calls under another control (calls that must go out even after an abort).
     pub fn with_control<'b>(&self, control: &'b Control) -> Api<'b, I>
     where
@@ -75,12 +78,25 @@ impl<'a, I: Transport + Clock> Api<'a, I> {
         let mut backoff = self.backoff();
         loop {
             let outcome = self.control.unless_aborted(attempt()).await?;
+            if matches!(&outcome, Err(e) if e.kind == ErrorKind::Network) && !self.io.is_online() {
+                // Offline: not the service's fault; wait for the network, spend no attempt.
+                self.wait_online().await?;
+                continue;
+            }
             self.note_outcome(&outcome, THROTTLE_PAUSE_MS);
             match backoff.next_delay(&outcome) {
                 None => return outcome.map_err(|e| e.after_attempts(backoff.attempts())),
                 Some(ms) => self.control.unless_aborted(self.io.sleep(ms)).await?,
             }
         }
+    }
+
+    /// Returns at once when online; otherwise waits (abortable) until the device is back.
+    pub async fn wait_online(&self) -> Result<(), Error> {
+        while !self.io.is_online() {
+            self.control.unless_aborted(self.io.online_or_timeout(OFFLINE_RECHECK_MS)).await?;
+        }
+        Ok(())
     }
 
     /// Sends `req` (retrying per the policy) and returns the 2xx body.

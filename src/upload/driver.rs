@@ -123,9 +123,6 @@ pub struct Settings {
     pub upload_id: Option<String>,
 }
 
-/// How often an offline wait looks again when no `online` event comes.
-const OFFLINE_RECHECK_MS: u64 = 5_000;
-
 /// One upload: the shared state of the JS handle and the running future.
 pub struct Upload<T: Target, I: Io> {
     /// What differs between services.
@@ -416,7 +413,7 @@ impl<T: Target + 'static, I: Io + 'static> Upload<T, I> {
         let mut renewals_left = self.settings.retry.max_attempts.max(1);
         loop {
             self.control.wait_running().await.map_err(|e| e.for_part(pref))?;
-            self.wait_online().await.map_err(|e| e.for_part(pref))?;
+            api.wait_online().await.map_err(|e| e.for_part(pref))?;
             let slot = self.acquire_slot().await.map_err(|e| e.for_part(pref))?;
             let outcome = match self.target.part_request(&api, upload_id, &part).await {
                 Err(e) => Err(Refused::from(e)),
@@ -522,14 +519,6 @@ impl<T: Target + 'static, I: Io + 'static> Upload<T, I> {
                 return;
             }
         }
-    }
-
-    /// Returns at once when online; otherwise waits (abortable) until the device is back.
-    async fn wait_online(&self) -> Result<(), Error> {
-        while !self.io.is_online() {
-            self.control.unless_aborted(self.io.online_or_timeout(OFFLINE_RECHECK_MS)).await?;
-        }
-        Ok(())
     }
 
     /// Waits for a concurrency slot: none while the service asked us to back off, and no more

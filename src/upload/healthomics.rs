@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::call::Api;
 use super::control::Control;
 use super::driver::{Confirmations, Opened, Refused, Target};
-use super::io::{Body, Clock, HttpRequest, HttpResponse, Io, Phase, Saved, Transport};
+use super::io::{Body, HttpRequest, HttpResponse, Io, Net, Phase, Saved};
 use super::queue::Priority;
 use crate::complete::{assemble, Confirmed};
 use crate::error::{Error, ErrorKind};
@@ -74,7 +74,7 @@ impl OmicsClient {
         http
     }
 
-    async fn exchange<I: Transport + Clock>(&self, api: &Api<'_, I>, req: &Request, grant: Option<&str>, priority: Priority) -> Result<String, Error> {
+    async fn exchange<I: Net>(&self, api: &Api<'_, I>, req: &Request, grant: Option<&str>, priority: Priority) -> Result<String, Error> {
         let body = api.exchange(&self.http(req, grant), priority).await?.ok_body(req.operation)?;
         self.learn_grants(&body);
         Ok(body)
@@ -82,7 +82,7 @@ impl OmicsClient {
 
     /// The grant of `upload_id`, looked up in the caller's in-progress uploads when not known
     /// yet. `None` when the endpoint hands out none (no proxy) or the upload is not listed.
-    pub async fn ensure_grant<I: Transport + Clock>(&self, api: &Api<'_, I>, upload_id: &str) -> Result<Option<String>, Error> {
+    pub async fn ensure_grant<I: Net>(&self, api: &Api<'_, I>, upload_id: &str) -> Result<Option<String>, Error> {
         if let Some(g) = self.grants.borrow().get(upload_id) {
             // An empty entry: looked up before and not found; don't list again for every call.
             return Ok(Some(g.clone()).filter(|g| !g.is_empty()));
@@ -105,7 +105,7 @@ impl OmicsClient {
 
     /// Sends `req` once; a call on an upload carries the upload's grant (looked up first when
     /// unknown), and a remembered grant the proxy no longer accepts is looked up again once.
-    pub async fn send_once<I: Transport + Clock>(&self, api: &Api<'_, I>, req: &Request, priority: Priority) -> Result<String, Error> {
+    pub async fn send_once<I: Net>(&self, api: &Api<'_, I>, req: &Request, priority: Priority) -> Result<String, Error> {
         let Some(id) = &req.upload_id else { return self.exchange(api, req, None, priority).await };
         let remembered = self.grant(id).is_some();
         let grant = self.ensure_grant(api, id).await?;
@@ -124,7 +124,7 @@ impl OmicsClient {
     }
 
     /// Sends `req`, retrying per the policy; returns the 2xx body.
-    pub async fn call<I: Transport + Clock>(&self, api: &Api<'_, I>, req: &Request, priority: Priority) -> Result<String, Error> {
+    pub async fn call<I: Net>(&self, api: &Api<'_, I>, req: &Request, priority: Priority) -> Result<String, Error> {
         api.retrying(|| self.send_once(api, req, priority)).await
     }
 }

@@ -216,6 +216,10 @@ pub trait Events {
     fn hashed(&self, bytes: u64);
 }
 
+/// What API calls need: a transport, a clock and the online state.
+pub trait Net: Transport + Clock + Online {}
+impl<T: Transport + Clock + Online> Net for T {}
+
 /// Everything the driver needs, on one value.
 pub trait Io: Transport + Clock + Online + Hashing + Persist + Events {}
 impl<T: Transport + Clock + Online + Hashing + Persist + Events> Io for T {}

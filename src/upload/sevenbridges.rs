@@ -188,7 +188,7 @@ impl Target for SevenBridges {
 
     fn judge(&self, part: &Part, url: &PartUrl, _sha256: Option<&str>, response: HttpResponse) -> Result<Report, Refused> {
         if !url.is_success(response.status) {
-            let (error, renew_now) = sbg::storage_error(response.status, &response.body);
+            let (error, renew_now) = sbg::storage_error(response.status, &response.body, response.retry_after.as_deref());
             return Err(Refused { error, renew_now });
         }
         let headers = url

@@ -827,3 +827,23 @@ fn a_control_wakes_waiters_on_pause_resume_and_abort() {
     c.abort();
     assert!(c.is_aborted() && !c.resume());
 }
+
+#[test]
+fn an_api_call_failing_while_offline_waits_for_the_network_without_spending_attempts() {
+    let sim = Sim::new();
+    let u = ho_upload(&sim, PART, json!({ "retry": { "maxAttempts": 1 } }), nth("/complete", 1, Reply::Offline(10_000)));
+    run_ho(&sim, &u).unwrap();
+    assert_eq!(log(&u), ["POST upload", "PUT part 1", "POST complete", "POST complete", "GET metadata"]);
+    assert!(sim.elapsed() >= 10_000.0);
+}
+
+#[test]
+fn seven_bridges_a_429_from_the_storage_keeps_its_retry_after_and_pauses_the_queue() {
+    let sim = Sim::new();
+    let slow = Reply::WithHeaders(429, json!({}), vec![("Retry-After", "2".into())]);
+    let u = sbg_upload(&sim, PART, json!({}), nth("/p/1", 1, slow));
+    run_sbg(&sim, &u).unwrap();
+    assert_eq!(sbg_log(&u), ["POST init", "GET url 1", "PUT storage 1", "GET url 1", "PUT storage 1", "POST report", "POST complete"]);
+    assert!(sim.elapsed() >= 2000.0, "waited for the storage's Retry-After: {}", sim.elapsed());
+    assert_eq!(u.queue_stats().pauses, 1);
+}
