@@ -688,6 +688,8 @@ mod tests {
         assert!(!expired && !forged.retryable());
         let (server, _) = storage_error(503, "busy", None);
         assert!(server.retryable() && server.message.contains("busy"));
+        let (slow, _) = storage_error(429, "<Error><Code>SlowDown</Code></Error>", Some("2"));
+        assert_eq!((slow.code(), slow.retry_after_ms), ("throttled", Some(2000)), "the storage's Retry-After is kept");
     }
 
     #[test]

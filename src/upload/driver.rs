@@ -123,6 +123,13 @@ pub struct Settings {
     pub upload_id: Option<String>,
 }
 
+impl Settings {
+    /// The settings from the checked options every target has.
+    pub fn new(concurrency: u32, stall_timeout_ms: u64, retry: RetryConfig, resume: bool, upload_id: Option<String>) -> Self {
+        Settings { concurrency, stall_timeout_ms, retry, resume, upload_id }
+    }
+}
+
 /// One upload: the shared state of the JS handle and the running future.
 pub struct Upload<T: Target, I: Io> {
     /// What differs between services.

@@ -303,13 +303,7 @@ fn ho_upload_on(sim: &Rc<Sim>, bytes: u64, options: Value, script: Script, queue
     }
     let spec: crate::validate::UploadSpec = serde_json::from_value(spec).unwrap();
     let v = crate::validate::validate(&spec, &[crate::validate::FileInfo { name: "a.bam".into(), size: bytes }], "tok").unwrap();
-    let settings = Settings {
-        concurrency: v.concurrency,
-        stall_timeout_ms: v.stall_timeout_ms,
-        retry: v.retry.clone(),
-        resume: v.resume,
-        upload_id: v.upload_id.clone(),
-    };
+    let settings = Settings::new(v.concurrency, v.stall_timeout_ms, v.retry.clone(), v.resume, v.upload_id.clone());
     Rc::new(Upload::new(HealthOmics::new(v), Fake::new(sim, ho_default, script), Rc::default(), queue, settings, 1))
 }
 
@@ -590,7 +584,7 @@ fn sbg_upload_on(sim: &Rc<Sim>, bytes: u64, options: Value, script: Script, queu
     }
     let spec: crate::sbg::UploadSpec = serde_json::from_value(spec).unwrap();
     let v = spec.validate("a.bin").unwrap();
-    let settings = Settings { concurrency: v.concurrency, stall_timeout_ms: stall, retry: v.retry.clone(), resume, upload_id: v.upload_id.clone() };
+    let settings = Settings::new(v.concurrency, stall, v.retry.clone(), resume, v.upload_id.clone());
     Rc::new(Upload::new(SevenBridges::new(v, bytes), Fake::new(sim, sbg_default, script), Rc::default(), queue, settings, 1))
 }
 

@@ -16,14 +16,14 @@ use web_sys::{Blob, File};
 use super::client::{random_seed, Client};
 use super::control::Control;
 use super::handle::{read_callback, read_signal, Handle};
-use super::io::{page_queue, FileOptions, RecordKind, WebIo};
+use super::io::{FileOptions, RecordKind, WebIo};
 use super::js_error::to_js;
 use super::progress::Progress;
 use crate::error::Error;
 use crate::omics::{self, JobKind, Page};
 use crate::plan::Source;
 use crate::retry::RetryConfig;
-use crate::upload::driver::{Settings, Upload};
+use crate::upload::driver::Settings;
 use crate::upload::healthomics::HealthOmics;
 use crate::validate::{check_endpoint, check_id, validate, FileInfo, FileType, UploadSpec};
 
@@ -185,16 +185,8 @@ impl ReadSetUploader {
         let files = FileOptions { chunk_size: v.chunk_size, hash_in_workers: v.hash_in_workers, fastq: v.file_type == FileType::Fastq };
         let record = RecordKind::Omics { endpoint: v.endpoint.clone(), store_id: v.store_id.clone(), part_size: v.part_size, name: v.create.name.clone() };
         let io = WebIo::new(blobs, progress, control.clone(), files, record);
-        let settings = Settings {
-            concurrency: v.concurrency,
-            stall_timeout_ms: v.stall_timeout_ms,
-            retry: v.retry.clone(),
-            resume: v.resume,
-            upload_id: v.upload_id.clone(),
-        };
-        let seed = v.retry.seed.unwrap_or_else(random_seed);
-        let upload = Upload::new(HealthOmics::new(v), io, control, page_queue(), settings, seed);
-        Ok(ReadSetUploader { handle: Handle::new(upload, signal) })
+        let settings = Settings::new(v.concurrency, v.stall_timeout_ms, v.retry.clone(), v.resume, v.upload_id.clone());
+        Ok(ReadSetUploader { handle: Handle::new(HealthOmics::new(v), io, control, settings, signal) })
     }
 
     /// Runs the upload: create (or resume `uploadId`), hash and send the parts, complete, wait

@@ -13,10 +13,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
-use super::io::{get, WebIo};
+use super::client::random_seed;
+use super::control::Control;
+use super::io::{get, page_queue, WebIo};
 use super::js_error::to_js;
 use crate::error::Error;
-use crate::upload::driver::{Target, Upload};
+use crate::upload::driver::{Settings, Target, Upload};
 
 /// A started-once upload of target `T`, as JS drives it.
 pub struct Handle<T: Target + 'static> {
@@ -45,9 +47,11 @@ impl<T: Target + 'static> Handle<T>
 where
     T::Output: Serialize,
 {
-    /// A handle of `upload`; `signal` (when given) aborts it.
-    pub fn new(upload: Upload<T, WebIo>, signal: Option<AbortSignal>) -> Self {
-        let upload = Rc::new(upload);
+    /// A handle of an upload of `target` on `io` under `control`, through the page's queue;
+    /// `signal` (when given) aborts it.
+    pub fn new(target: T, io: WebIo, control: Rc<Control>, settings: Settings, signal: Option<AbortSignal>) -> Self {
+        let seed = settings.retry.seed.unwrap_or_else(random_seed);
+        let upload = Rc::new(Upload::new(target, io, control, page_queue(), settings, seed));
         if let Some(signal) = signal {
             if signal.aborted() {
                 upload.control.abort();

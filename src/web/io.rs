@@ -68,23 +68,32 @@ impl Transport for WebNet {
     }
 }
 
-impl Clock for WebNet {
-    fn now_ms(&self) -> f64 {
-        timer::now_ms()
-    }
-    async fn sleep(&self, ms: u64) {
-        timer::sleep(ms).await
-    }
+/// The browser's clock (`Date.now()`, `setTimeout`) and online state (`navigator.onLine`,
+/// the `online` event), for the I/O types below.
+macro_rules! browser_clock_and_online {
+    ($t:ty) => {
+        impl Clock for $t {
+            fn now_ms(&self) -> f64 {
+                timer::now_ms()
+            }
+            async fn sleep(&self, ms: u64) {
+                timer::sleep(ms).await
+            }
+        }
+
+        impl Online for $t {
+            fn is_online(&self) -> bool {
+                online::is_online()
+            }
+            async fn online_or_timeout(&self, ms: u64) {
+                online::online_event_or_timeout(ms).await
+            }
+        }
+    };
 }
 
-impl Online for WebNet {
-    fn is_online(&self) -> bool {
-        online::is_online()
-    }
-    async fn online_or_timeout(&self, ms: u64) {
-        online::online_event_or_timeout(ms).await
-    }
-}
+browser_clock_and_online!(WebNet);
+browser_clock_and_online!(WebIo);
 
 /// Where the saved record of an upload belongs.
 pub enum RecordKind {
@@ -215,24 +224,6 @@ impl Transport for WebIo {
             }
             _ => http::send(req, None, on_progress).await,
         }
-    }
-}
-
-impl Clock for WebIo {
-    fn now_ms(&self) -> f64 {
-        timer::now_ms()
-    }
-    async fn sleep(&self, ms: u64) {
-        timer::sleep(ms).await
-    }
-}
-
-impl Online for WebIo {
-    fn is_online(&self) -> bool {
-        online::is_online()
-    }
-    async fn online_or_timeout(&self, ms: u64) {
-        online::online_event_or_timeout(ms).await
     }
 }
 

@@ -9,15 +9,14 @@ use wasm_bindgen::prelude::*;
 use web_sys::File;
 
 use super::api::{check_keys, deserialize, get, options_object, UploaderState, VoidPromise};
-use super::client::random_seed;
 use super::control::Control;
 use super::handle::{read_callback, read_signal, Handle};
-use super::io::{page_queue, FileOptions, RecordKind, WebIo};
+use super::io::{FileOptions, RecordKind, WebIo};
 use super::js_error::to_js;
 use super::progress::Progress;
 use crate::error::Error;
 use crate::sbg::UploadSpec;
-use crate::upload::driver::{Settings, Upload};
+use crate::upload::driver::Settings;
 use crate::upload::sevenbridges::SevenBridges;
 
 #[wasm_bindgen]
@@ -76,16 +75,8 @@ impl SevenBridgesUploader {
         let destination = v.target.project.clone().or_else(|| v.target.parent.clone()).unwrap_or_default();
         let record = RecordKind::SevenBridges { endpoint: v.endpoint.clone(), destination, name: v.target.name.clone() };
         let io = WebIo::new(vec![file.into()], progress, control.clone(), files, record);
-        let settings = Settings {
-            concurrency: v.concurrency,
-            stall_timeout_ms: v.stall_timeout_ms,
-            retry: v.retry.clone(),
-            resume: v.resume,
-            upload_id: v.upload_id.clone(),
-        };
-        let seed = v.retry.seed.unwrap_or_else(random_seed);
-        let upload = Upload::new(SevenBridges::new(v, size), io, control, page_queue(), settings, seed);
-        Ok(SevenBridgesUploader { handle: Handle::new(upload, signal) })
+        let settings = Settings::new(v.concurrency, v.stall_timeout_ms, v.retry.clone(), v.resume, v.upload_id.clone());
+        Ok(SevenBridgesUploader { handle: Handle::new(SevenBridges::new(v, size), io, control, settings, signal) })
     }
 
     /// Runs the upload: init (or resume `uploadId`, or with `resume` the upload saved for this
