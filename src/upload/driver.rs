@@ -329,8 +329,9 @@ impl<T: Target + 'static, I: Io + 'static> Upload<T, I> {
             let _ = self.abort_on_server().await;
             return Err(Error::aborted());
         }
+        // A record loaded unchanged is kept as it is; any other upload is saved (again).
         let saved = self.target.saved(&opened.upload_id);
-        if resume.as_ref() != Some(&saved) {
+        if given.is_some() || resume.as_ref() != Some(&saved) {
             self.io.save(&saved).await;
         }
         Ok(opened)

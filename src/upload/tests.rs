@@ -841,3 +841,19 @@ fn seven_bridges_a_429_from_the_storage_keeps_its_retry_after_and_pauses_the_que
     assert!(sim.elapsed() >= 2000.0, "waited for the storage's Retry-After: {}", sim.elapsed());
     assert_eq!(u.queue_stats().pauses, 1);
 }
+
+#[test]
+fn an_upload_given_by_id_is_saved_for_a_reload_even_without_a_grant() {
+    let sim = Sim::new();
+    let script: Script = Box::new(|l, _| {
+        if l.contains("/uploads") {
+            return Some(Reply::Json(200, json!({ "uploads": [] })));
+        }
+        l.starts_with("PUT").then(|| Reply::Json(400, json!({ "message": "no" })))
+    });
+    let u = ho_upload(&sim, PART, json!({ "uploadId": UPLOAD }), script);
+    let e = run_ho(&sim, &u).unwrap_err();
+    assert_eq!(e.code(), "validation");
+    assert_eq!(log(&u), ["POST uploads", "POST parts", "PUT part 1"]);
+    assert_eq!(u.io.saved.borrow().clone(), Some(Saved { upload_id: UPLOAD.into(), grant: None }));
+}
