@@ -21,7 +21,7 @@
 //! - [`etag`]: the whole-source FASTQ ETag (gzip decompression + MD5/SHA-256/SHA-512).
 //! - [`error`]: the one error type and its JS codes.
 //! - [`kernel`]: the hashing kernel Web Workers run (raw `rsu_*` exports of the same wasm).
-//! - [`blob`] (wasm only): reading `Blob`/`File` objects in bounded slices.
+//! - `blob` (wasm only): reading `Blob`/`File` objects in bounded slices.
 //! - `web` (wasm only): the JS API (`ReadSetUploader`, `uploadReadSet`, `SevenBridgesUploader`,
 //!   `SequenceStoreClient`, `configureRequestQueue`, resume helpers) and the driver's I/O on the
 //!   browser: XHR, timers, `navigator.onLine`, IndexedDB, the hashing worker pool, progress.

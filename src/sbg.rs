@@ -7,9 +7,10 @@
 //! then the upload is completed. Resume reads the reported parts from
 //! `GET /upload/multipart/{id}?list_parts=true`.
 //!
-//! This module builds the API requests (reusing [`omics::Request`]: method, path, query, JSON
+//! This module builds the API requests (reusing [`crate::omics::Request`]: method, path, query, JSON
 //! body), parses the answers, plans the parts, decides when to send a batch of reports and
-//! reads the `X-RateLimit-*` headers. The browser side (`web::sbg`) does the I/O.
+//! reads the `X-RateLimit-*` headers. The driver's Seven Bridges target
+//! ([`crate::upload::sevenbridges`]) runs the flow.
 
 use std::collections::BTreeMap;
 
