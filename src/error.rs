@@ -106,6 +106,9 @@ pub struct Error {
     pub upload_id: Option<String>,
     /// The read set concerned (ETag mismatch, upload failed, timeout).
     pub read_set_id: Option<String>,
+    /// Attempts made at the request that failed, the first included (when it was retried
+    /// per the retry policy).
+    pub attempts: Option<u32>,
 }
 
 impl Error {
@@ -121,6 +124,7 @@ impl Error {
             retry_after_ms: None,
             upload_id: None,
             read_set_id: None,
+            attempts: None,
         }
     }
 
@@ -172,12 +176,19 @@ impl Error {
             retry_after_ms: retry_after.and_then(parse_retry_after),
             upload_id: None,
             read_set_id: None,
+            attempts: None,
         }
     }
 
     /// The same error, naming the HealthOmics operation that failed.
     pub fn in_operation(mut self, operation: &'static str) -> Self {
         self.operation = Some(operation);
+        self
+    }
+
+    /// The same error, naming how many attempts were made.
+    pub fn after_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = Some(attempts);
         self
     }
 

@@ -6,6 +6,10 @@
 //!
 //! The crate is split the way a reader would look for things:
 //!
+//! - [`upload`]: the one upload engine: a platform-free driver owning the part loop (retries,
+//!   `Retry-After`, pause/resume/abort, stall detection, offline waits, adaptive concurrency,
+//!   confirmed parts, completion), generic over a target (HealthOmics, Seven Bridges) and over
+//!   I/O traits; the page's one request queue; tested natively with a fake transport and clock.
 //! - [`plan`]: pure part planning (sizes, numbers, sources), tested natively.
 //! - [`hash`]: incremental hashers used for part checksums and read set ETags.
 //! - [`validate`]: input checks before any network call.
@@ -17,12 +21,13 @@
 //! - [`etag`]: the whole-source FASTQ ETag (gzip decompression + MD5/SHA-256/SHA-512).
 //! - [`error`]: the one error type and its JS codes.
 //! - [`kernel`]: the hashing kernel Web Workers run (raw `rsu_*` exports of the same wasm).
-//! - [`blob`] (wasm only): reading `Blob`/`File` objects in bounded slices.
-//! - `web` (wasm only): the engine and the JS API (`ReadSetUploader`, `uploadReadSet`,
-//!   `SequenceStoreClient`), XHR transport, timers, progress, pause/abort.
+//! - `blob` (wasm only): reading `Blob`/`File` objects in bounded slices.
+//! - `web` (wasm only): the JS API (`ReadSetUploader`, `uploadReadSet`, `SevenBridgesUploader`,
+//!   `SequenceStoreClient`, `configureRequestQueue`, resume helpers) and the driver's I/O on the
+//!   browser: XHR, timers, `navigator.onLine`, IndexedDB, the hashing worker pool, progress.
 //!
-//! Everything that touches `JsValue`, `web_sys` or timers lives in boundary modules; the
-//! protocol logic is plain Rust so most of it is tested with `cargo test` in milliseconds.
+//! Everything that touches `JsValue`, `web_sys` or timers lives in `web`; the protocol logic and
+//! the whole upload orchestration are plain Rust, tested with `cargo test` in milliseconds.
 #![deny(missing_docs)]
 // One error type carries the context JS needs (status, operation, part, ids); failures are
 // rare next to the I/O around them, so its size on 64-bit hosts does not matter.
@@ -38,6 +43,7 @@ pub mod omics;
 pub mod plan;
 pub mod retry;
 pub mod sbg;
+pub mod upload;
 pub mod validate;
 
 #[cfg(target_arch = "wasm32")]

@@ -105,17 +105,21 @@ pub fn plan_parts(source: Source, size: u64, part_size: Option<u64>) -> Result<V
     if parts > u64::from(MAX_PARTS) {
         return Err(PlanError::TooManyParts { size, part_size, parts });
     }
-    Ok((0..parts)
+    Ok(cut(source, size, part_size))
+}
+
+/// The arithmetic of every target's plan: `size` bytes in parts of `part_size` (at least 1),
+/// numbered from 1, the last holding the remainder; an empty source is one empty part (what
+/// Seven Bridges expects). Callers check their service's limits first.
+pub fn cut(source: Source, size: u64, part_size: u64) -> Vec<Part> {
+    let part_size = part_size.max(1);
+    let count = size.div_ceil(part_size).max(1);
+    (0..count)
         .map(|i| {
             let start = i * part_size;
-            Part {
-                source,
-                number: i as u32 + 1,
-                start,
-                end: (start + part_size).min(size),
-            }
+            Part { source, number: i as u32 + 1, start, end: (start + part_size).min(size) }
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

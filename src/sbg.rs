@@ -7,9 +7,10 @@
 //! then the upload is completed. Resume reads the reported parts from
 //! `GET /upload/multipart/{id}?list_parts=true`.
 //!
-//! This module builds the API requests (reusing [`omics::Request`]: method, path, query, JSON
+//! This module builds the API requests (reusing [`crate::omics::Request`]: method, path, query, JSON
 //! body), parses the answers, plans the parts, decides when to send a batch of reports and
-//! reads the `X-RateLimit-*` headers. The browser side (`web::sbg`) does the I/O.
+//! reads the `X-RateLimit-*` headers. The driver's Seven Bridges target
+//! ([`crate::upload::sevenbridges`]) runs the flow.
 
 use std::collections::BTreeMap;
 
@@ -106,6 +107,12 @@ pub struct UploadSpec {
     pub retry: Option<crate::retry::RetryConfig>,
     /// Resume this upload instead of starting one.
     pub upload_id: Option<String>,
+    /// Continue the upload saved in this browser for the same file, destination and name
+    /// (after a reload): `true`, `"auto"` (the same) or `false` (default).
+    pub resume: Option<crate::validate::ResumeOption>,
+    /// A part attempt without upload progress for this long is aborted and retried
+    /// (default 60,000; 0: never).
+    pub stall_timeout_ms: Option<u64>,
     /// The `File` (read by the boundary).
     pub file: Option<serde::de::IgnoredAny>,
     /// The `AbortSignal` (read by the boundary).
@@ -131,15 +138,16 @@ pub struct ValidSpec {
     pub retry: crate::retry::RetryConfig,
     /// Upload to resume.
     pub upload_id: Option<String>,
+    /// Look for a saved upload of the same file to continue.
+    pub resume: bool,
+    /// Stall timeout of a part attempt (0: none).
+    pub stall_timeout_ms: u64,
 }
 
 impl UploadSpec {
     /// Checks the options; `file_name` is the `File`'s name (the default `name`).
     pub fn validate(self, file_name: &str) -> Result<ValidSpec, Error> {
-        let endpoint = self.endpoint.filter(|e| !e.is_empty()).ok_or_else(|| Error::invalid_input("`endpoint` is required"))?;
-        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-            return Err(Error::invalid_input(format!("`endpoint` must be an http:// or https:// URL (got {endpoint:?})")));
-        }
+        let endpoint = crate::validate::check_endpoint(self.endpoint.as_deref())?;
         let target = Target {
             project: self.project,
             parent: self.parent,
@@ -161,13 +169,15 @@ impl UploadSpec {
             }
         }
         Ok(ValidSpec {
-            endpoint: endpoint.trim_end_matches('/').to_string(),
+            endpoint,
             token: self.token,
             target,
             part_size,
             concurrency,
             retry: self.retry.unwrap_or_default(),
             upload_id: self.upload_id,
+            resume: crate::validate::resume_wanted(self.resume),
+            stall_timeout_ms: self.stall_timeout_ms.unwrap_or(crate::validate::DEFAULT_STALL_TIMEOUT_MS),
         })
     }
 }
@@ -458,14 +468,7 @@ pub fn plan(size: u64, part_size: u64) -> Result<Vec<Part>, Error> {
             format!("part_size {part_size} would cut {size} bytes into {count} parts; at most {MAX_PARTS} are allowed"),
         ));
     }
-    Ok((0..count)
-        .map(|i| Part {
-            source: Source::Source1,
-            number: i as u32 + 1,
-            start: i * part_size,
-            end: ((i + 1) * part_size).min(size),
-        })
-        .collect())
+    Ok(crate::plan::cut(Source::Source1, size, part_size))
 }
 
 /// The `X-RateLimit-*` headers of an API answer.
@@ -495,7 +498,7 @@ impl RateLimit {
 /// A storage answer that is not one of the part URL's `success_codes`, as an error, and whether
 /// it says the URL expired (then a fresh URL is fetched and the part sent again at once).
 /// Storage errors are S3-style XML (`<Error><Code>..</Code><Message>..</Message></Error>`).
-pub fn storage_error(status: u16, body: &str) -> (Error, bool) {
+pub fn storage_error(status: u16, body: &str, retry_after: Option<&str>) -> (Error, bool) {
     let tag = |name: &str| {
         let open = format!("<{name}>");
         let start = body.find(&open)? + open.len();
@@ -505,7 +508,7 @@ pub fn storage_error(status: u16, body: &str) -> (Error, bool) {
     let code = tag("Code");
     let text = tag("Message").unwrap_or_else(|| body.trim().chars().take(200).collect());
     let expired = status == 403 && text.to_ascii_lowercase().contains("expired");
-    let mut e = Error::from_http(status, None, "", None).in_operation("UploadPart");
+    let mut e = Error::from_http(status, None, "", retry_after).in_operation("UploadPart");
     e.message = match &code {
         Some(c) => format!("the storage refused the part upload (HTTP {status} {c}): {text}"),
         None => format!("the storage refused the part upload (HTTP {status}): {text}"),
@@ -678,14 +681,16 @@ mod tests {
 
     #[test]
     fn storage_errors_keep_the_xml_code_and_tell_an_expired_url_apart() {
-        let (e, expired) = storage_error(403, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>");
+        let (e, expired) = storage_error(403, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", None);
         assert!(expired);
         assert_eq!((e.code(), e.status, e.error_type.as_deref()), ("forbidden", Some(403), Some("AccessDenied")));
         assert!(e.message.contains("Request has expired"), "{}", e.message);
-        let (forged, expired) = storage_error(403, "<Error><Code>SignatureDoesNotMatch</Code><Message>bad signature</Message></Error>");
+        let (forged, expired) = storage_error(403, "<Error><Code>SignatureDoesNotMatch</Code><Message>bad signature</Message></Error>", None);
         assert!(!expired && !forged.retryable());
-        let (server, _) = storage_error(503, "busy");
+        let (server, _) = storage_error(503, "busy", None);
         assert!(server.retryable() && server.message.contains("busy"));
+        let (slow, _) = storage_error(429, "<Error><Code>SlowDown</Code></Error>", Some("2"));
+        assert_eq!((slow.code(), slow.retry_after_ms), ("throttled", Some(2000)), "the storage's Retry-After is kept");
     }
 
     #[test]

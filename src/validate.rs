@@ -245,6 +245,21 @@ impl ValidUpload {
     }
 }
 
+/// The `endpoint` option, checked once for every entry point: required, an http(s) URL;
+/// returned without a trailing `/`.
+pub fn check_endpoint(endpoint: Option<&str>) -> Result<String, Error> {
+    let endpoint = endpoint.filter(|e| !e.is_empty()).ok_or_else(|| Error::invalid_input("`endpoint` is required"))?;
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        return Err(Error::invalid_input(format!("`endpoint` must be an http:// or https:// URL (got {endpoint:?})")));
+    }
+    Ok(endpoint.trim_end_matches('/').to_string())
+}
+
+/// Whether the `resume` option asks to look for a saved upload.
+pub fn resume_wanted(resume: Option<ResumeOption>) -> bool {
+    !matches!(resume, None | Some(ResumeOption::Flag(false)))
+}
+
 fn required(value: &Option<String>, option: &str) -> Result<String, Error> {
     match value {
         Some(v) if !v.is_empty() => Ok(v.clone()),
@@ -285,10 +300,7 @@ pub fn check_id(value: &str, option: &str) -> Result<(), Error> {
 /// Checks the options and files; returns the checked upload or the first problem found.
 /// `default_client_token` is used when the options carry none (a fresh random token).
 pub fn validate(spec: &UploadSpec, files: &[FileInfo], default_client_token: &str) -> Result<ValidUpload, Error> {
-    let endpoint = required(&spec.endpoint, "endpoint")?;
-    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-        return Err(Error::invalid_input(format!("`endpoint` must be an http:// or https:// URL (got {endpoint:?})")));
-    }
+    let endpoint = check_endpoint(spec.endpoint.as_deref())?;
     let store_id = required(&spec.sequence_store_id, "sequenceStoreId")?;
     check_id(&store_id, "sequenceStoreId")?;
     if let Some(id) = &spec.upload_id {
@@ -397,7 +409,7 @@ pub fn validate(spec: &UploadSpec, files: &[FileInfo], default_client_token: &st
     }
 
     Ok(ValidUpload {
-        endpoint: endpoint.trim_end_matches('/').to_string(),
+        endpoint,
         token: spec.token.clone().filter(|t| !t.is_empty()),
         store_id,
         file_type,
@@ -419,7 +431,7 @@ pub fn validate(spec: &UploadSpec, files: &[FileInfo], default_client_token: &st
         hash_in_workers: spec.hash_in_workers.unwrap_or(true),
         retry,
         upload_id: spec.upload_id.clone(),
-        resume: !matches!(spec.resume, None | Some(ResumeOption::Flag(false))),
+        resume: resume_wanted(spec.resume),
         stall_timeout_ms: spec.stall_timeout_ms.unwrap_or(DEFAULT_STALL_TIMEOUT_MS),
         verify_parts,
         verify_etag: spec.verify_etag.unwrap_or(true) && file_type == FileType::Fastq,

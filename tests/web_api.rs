@@ -105,6 +105,7 @@ async fn network_errors_are_retried_then_reported_as_retryable_network_errors() 
     let err = rejection(promise(upload_read_set(o.unchecked_into()))).await;
     expect_error(&err, "network");
     assert_eq!(get(&err, "retryable"), JsValue::TRUE);
+    assert_eq!(get_f64(&err, "attempts"), 3.0, "maxAttempts 3: the call was sent three times");
     // The first call is GetSequenceStore (the ETag family) and it is named in the error.
     assert_eq!(get_str(&err, "operation"), "GetSequenceStore");
 }

@@ -11,8 +11,6 @@ use std::rc::Rc;
 
 use common::*;
 use js_sys::{Function, Object, Promise, Uint8Array};
-use readset_upload::web::control::Control;
-use readset_upload::web::http::{self, Body};
 use readset_upload::web::sbg_api::{upload_to_seven_bridges, SevenBridgesUploader};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -33,7 +31,7 @@ struct Config {
 async fn config() -> Config {
     let proxy = PROXY.expect("READSET_TEST_PROXY was not set when these tests were built: run them with `./run test`");
     let url = format!("{}/demo-config.json", proxy.trim_end_matches('/'));
-    let r = http::send(&Control::default(), "GET", &url, None, Body::Empty, false, None).await.expect("demo-config.json");
+    let r = send("GET", &url, None, None).await.expect("demo-config.json");
     let v: serde_json::Value = serde_json::from_str(&r.body).expect("demo-config.json is JSON");
     let sbg = &v["sbg"];
     Config {
@@ -73,11 +71,7 @@ fn options(c: &Config, name: &str, bytes: &[u8]) -> Object {
 /// An API call through the proxy (JSON in, JSON out), asserting a 2xx answer.
 async fn api(c: &Config, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
     let url = format!("{}{path}", c.endpoint);
-    let body = match body {
-        Some(b) => Body::Json(b.to_string()),
-        None => Body::Empty,
-    };
-    let r = http::send(&Control::default(), method, &url, Some(&c.token), body, false, None).await.expect(path);
+    let r = send(method, &url, Some(&c.token), body.map(|b| b.to_string())).await.expect(path);
     assert!((200..300).contains(&r.status), "{method} {path}: {} {}", r.status, r.body);
     serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null)
 }
@@ -89,20 +83,8 @@ async fn put(url: &serde_json::Value, bytes: &[u8]) -> (u16, Option<String>) {
         .map(|h| h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
         .unwrap_or_default();
     let blob: web_sys::Blob = file("part", bytes).into();
-    let (r, v) = http::send_with_headers(
-        &Control::default(),
-        url["method"].as_str().unwrap(),
-        url["url"].as_str().unwrap(),
-        None,
-        &headers,
-        Body::Blob(&blob),
-        false,
-        None,
-        &["ETag".to_string()],
-    )
-    .await
-    .expect("PUT");
-    (r.status, v[0].clone())
+    let (status, v) = send_blob(url["method"].as_str().unwrap(), url["url"].as_str().unwrap(), headers, &blob, &["ETag"]).await.expect("PUT");
+    (status, v[0].clone())
 }
 
 /// The stored file's bytes: `download_info` through the proxy, then the signed URL.

@@ -15,8 +15,6 @@ use js_sys::{Array, Object};
 use md5::{Digest, Md5};
 use readset_upload::hash::to_hex;
 use readset_upload::web::api::{upload_read_set, ReadSetUploader, SequenceStoreClient};
-use readset_upload::web::control::Control;
-use readset_upload::web::http::{self, Body};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -37,7 +35,7 @@ async fn config() -> Config {
          which starts `readset-server demo` and sets READSET_TEST_PROXY=http://127.0.0.1:PORT",
     );
     let url = format!("{}/demo-config.json", proxy.trim_end_matches('/'));
-    let r = http::send(&Control::default(), "GET", &url, None, Body::Empty, false, None)
+    let r = send("GET", &url, None, None)
         .await
         .unwrap_or_else(|e| panic!("GET {url}: {e}"));
     assert_eq!(r.status, 200, "GET {url}: {}", r.body);
@@ -291,6 +289,7 @@ async fn a_wrong_token_fails_at_once_with_auth() {
     expect_error(&err, "auth");
     assert_eq!(get_f64(&err, "status"), 401.0);
     assert_eq!(get(&err, "retryable"), JsValue::FALSE);
+    assert_eq!(get_f64(&err, "attempts"), 1.0, "a 401 is not retried: one attempt");
 }
 
 #[wasm_bindgen_test]

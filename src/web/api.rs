@@ -7,22 +7,27 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Promise, Reflect};
-use serde::{Deserialize, Serialize};
+use js_sys::{Array, Promise};
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use web_sys::{AbortSignal, Blob, File};
+use web_sys::{Blob, File};
 
 use super::client::{random_seed, Client};
-use super::control::{Control, RunState};
-use super::engine::{Engine, Stage};
+use super::control::Control;
+use super::handle::{read_callback, read_signal, Handle};
+use super::io::{FileOptions, RecordKind, WebIo};
 use super::js_error::to_js;
 use super::progress::Progress;
 use crate::error::Error;
 use crate::omics::{self, JobKind, Page};
 use crate::plan::Source;
 use crate::retry::RetryConfig;
-use crate::validate::{check_id, validate, FileInfo, UploadSpec};
+use crate::upload::driver::Settings;
+use crate::upload::healthomics::HealthOmics;
+use crate::validate::{check_endpoint, check_id, validate, FileInfo, FileType, UploadSpec};
+
+pub(super) use super::io::get;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = include_str!("types.d.ts");
@@ -80,10 +85,6 @@ extern "C" {
     /// `Promise<SequenceStoreInfo>`.
     #[wasm_bindgen(typescript_type = "Promise<SequenceStoreInfo>")]
     pub type SequenceStorePromise;
-}
-
-pub(super) fn get(obj: &JsValue, key: &str) -> JsValue {
-    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
 fn random_token() -> String {
@@ -159,8 +160,7 @@ pub(super) fn deserialize<T: for<'de> Deserialize<'de>>(value: JsValue, what: &s
 /// ```
 #[wasm_bindgen]
 pub struct ReadSetUploader {
-    engine: Rc<Engine>,
-    started: std::cell::Cell<bool>,
+    handle: Handle<HealthOmics>,
 }
 
 #[wasm_bindgen]
@@ -175,106 +175,60 @@ impl ReadSetUploader {
     fn build(options: JsValue) -> Result<ReadSetUploader, Error> {
         options_object(&options)?;
         let (blobs, infos) = read_files(&options)?;
-        let callback = match get(&options, "onProgress") {
-            v if v.is_undefined() || v.is_null() => None,
-            v => Some(v.dyn_into::<Function>().map_err(|_| Error::invalid_input("`onProgress` must be a function"))?),
-        };
-        let signal = match get(&options, "signal") {
-            v if v.is_undefined() || v.is_null() => None,
-            v => Some(v.dyn_into::<AbortSignal>().map_err(|_| Error::invalid_input("`signal` must be an AbortSignal"))?),
-        };
+        let callback = read_callback(&options)?;
+        let signal = read_signal(&options)?;
         check_keys(&options, UPLOAD_KEYS, "options")?;
         let spec: UploadSpec = deserialize(options, "options")?;
-        let valid = validate(&spec, &infos, &random_token())?;
-        let progress = Progress::new(valid.total_bytes(), valid.total_parts(), callback);
-        let engine = Rc::new(Engine::new(valid, blobs, progress));
-        if let Some(signal) = signal {
-            if signal.aborted() {
-                engine.control.abort();
-            } else {
-                let e = engine.clone();
-                let on_abort = Closure::once_into_js(move || {
-                    e.control.abort();
-                    let e2 = e.clone();
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let _ = e2.abort_on_server().await;
-                    });
-                });
-                let _ = signal.add_event_listener_with_callback("abort", on_abort.unchecked_ref());
-            }
-        }
-        Ok(ReadSetUploader { engine, started: std::cell::Cell::new(false) })
+        let v = validate(&spec, &infos, &random_token())?;
+        let progress = Progress::new(v.total_bytes(), v.total_parts(), callback);
+        let control = Rc::new(Control::default());
+        let files = FileOptions { chunk_size: v.chunk_size, hash_in_workers: v.hash_in_workers, fastq: v.file_type == FileType::Fastq };
+        let record = RecordKind::Omics { endpoint: v.endpoint.clone(), store_id: v.store_id.clone(), part_size: v.part_size, name: v.create.name.clone() };
+        let io = WebIo::new(blobs, progress, control.clone(), files, record);
+        let settings = Settings::new(v.concurrency, v.stall_timeout_ms, v.retry.clone(), v.resume, v.upload_id.clone());
+        Ok(ReadSetUploader { handle: Handle::new(HealthOmics::new(v), io, control, settings, signal) })
     }
 
     /// Runs the upload: create (or resume `uploadId`), hash and send the parts, complete, wait
     /// for ACTIVE, verify the ETag. Rejects with a `ReadSetUploadError`. Call once.
     pub fn start(&self) -> UploadResultPromise {
-        let engine = self.engine.clone();
-        let first = !self.started.replace(true);
-        let p = future_to_promise(async move {
-            if !first {
-                return Err(to_js(&Error::invalid_input("start() was already called on this uploader")));
-            }
-            if engine.control.is_aborted() {
-                return Err(to_js(&Error::aborted()));
-            }
-            match engine.run().await {
-                Ok(result) => Ok(result
-                    .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-                    .unwrap_or(JsValue::NULL)),
-                Err(e) => Err(to_js(&e)),
-            }
-        });
-        p.unchecked_into()
+        self.handle.start().unchecked_into()
     }
 
     /// Pauses: parts in flight are stopped and sent again on `resume()`; hashing waits.
     pub fn pause(&self) {
-        super::control::pause_upload(&self.engine.control, &self.engine.progress);
+        self.handle.pause();
     }
 
     /// Resumes after `pause()`.
     pub fn resume(&self) {
-        super::control::resume_upload(&self.engine.control, &self.engine.progress);
+        self.handle.resume();
     }
 
     /// Aborts: stops every request, makes `start()` reject with code `aborted`, and aborts the
     /// multipart upload on the server (AbortMultipartReadSetUpload) unless completion already
     /// began. Resolves once the server abort is done.
     pub fn abort(&self) -> VoidPromise {
-        let engine = self.engine.clone();
-        engine.control.abort();
-        let p = future_to_promise(async move {
-            engine.abort_on_server().await.map_err(|e| to_js(&e))?;
-            Ok(JsValue::UNDEFINED)
-        });
-        p.unchecked_into()
+        self.handle.abort().unchecked_into()
     }
 
     /// The multipart upload ID, once created (keep it to resume after a reload).
     #[wasm_bindgen(getter, js_name = uploadId)]
     pub fn upload_id(&self) -> Option<String> {
-        self.engine.upload_id()
+        self.handle.upload_id()
     }
 
     /// `"idle"`, `"running"`, `"paused"`, `"aborted"`, `"completing"` or `"finished"`.
     #[wasm_bindgen(getter)]
     pub fn state(&self) -> UploaderState {
-        JsValue::from_str(self.state_name()).unchecked_into()
+        self.handle.state().unchecked_into()
     }
 }
 
 impl ReadSetUploader {
     /// The state as a string (see the `state` getter).
     pub fn state_name(&self) -> &'static str {
-        match (self.engine.control.state(), self.engine.stage()) {
-            (_, Stage::Finished) => "finished",
-            (RunState::Aborted, _) => "aborted",
-            (_, Stage::Idle) => "idle",
-            (_, Stage::Completing) => "completing",
-            (RunState::Paused, _) => "paused",
-            (RunState::Running, Stage::Running) => "running",
-        }
+        self.handle.upload.state_name()
     }
 }
 
@@ -359,13 +313,10 @@ impl SequenceStoreClient {
             options_object(&options)?;
             check_keys(&options, CONNECTION_KEYS, "options")?;
             let spec: ConnectionSpec = deserialize(options, "options")?;
-            let endpoint = spec.endpoint.filter(|e| !e.is_empty()).ok_or_else(|| Error::invalid_input("`endpoint` is required"))?;
-            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-                return Err(Error::invalid_input(format!("`endpoint` must be an http:// or https:// URL (got {endpoint:?})")));
-            }
+            let endpoint = check_endpoint(spec.endpoint.as_deref())?;
             let store = spec.sequence_store_id.ok_or_else(|| Error::invalid_input("`sequenceStoreId` is required"))?;
             check_id(&store, "sequenceStoreId")?;
-            let client = Client::new(endpoint.trim_end_matches('/').to_string(), spec.token, store, spec.retry.unwrap_or_default());
+            let client = Client::new(endpoint, spec.token, store, spec.retry.unwrap_or_default());
             Ok(SequenceStoreClient { client: Rc::new(client) })
         })()
         .map_err(|e| to_js(&e))

@@ -1,11 +1,16 @@
-//! The browser side: the upload engine and the JS API (wasm only).
+//! The browser side (wasm only): the JS API over the platform-free driver ([`crate::upload`]),
+//! and the driver's I/O traits implemented with browser APIs.
 //!
-//! - [`api`]: the `#[wasm_bindgen]` exports and their TypeScript types (`types.d.ts`).
-//! - [`engine`]: create/resume, hash, upload in parallel, complete, wait, verify.
-//! - [`client`]: JSON calls with retries; [`http`]: XHR transport; [`timer`]: `setTimeout`.
-//! - [`control`]: pause / resume / abort; [`progress`]: counters and `onProgress` events.
-//! - [`persist`]: upload state in IndexedDB (resume after reload); [`online`]: offline waits.
-//! - [`sbg`]: the Seven Bridges upload engine; [`sbg_api`]: its JS API (`SevenBridgesUploader`).
+//! - [`api`]: `ReadSetUploader`, `uploadReadSet`, `SequenceStoreClient` and their TypeScript
+//!   types (`types.d.ts`); [`sbg_api`]: `SevenBridgesUploader`, `uploadToSevenBridges`;
+//!   [`resume_api`]: `findResumableUploads`, `listAbandonedUploads`, `abortUpload`.
+//! - [`handle`]: the one JS handle under both uploaders (start, pause, resume, abort, state).
+//! - [`io`]: the driver's I/O on the browser, and the page's one request queue
+//!   (`configureRequestQueue`).
+//! - [`http`]: XHR transport; [`timer`]: `setTimeout`; [`online`]: `navigator.onLine`.
+//! - [`client`]: HealthOmics JSON calls for the listing functions.
+//! - [`control`]: pause / resume / abort (the driver's); [`progress`]: `onProgress` events.
+//! - [`persist`]: upload state in IndexedDB (resume after reload).
 //! - [`js_error`]: errors as JS `Error` objects with a `code`.
 //! - [`pool`]: hashing in Web Workers (one per core), main-thread fallback.
 //! - [`hashing`]: `Hasher` and `FastqEtagHasher` for JS (portals, the benchmark).
@@ -13,15 +18,15 @@
 pub mod api;
 pub mod client;
 pub mod control;
-pub mod engine;
+pub mod handle;
 pub mod hashing;
 pub mod http;
+pub mod io;
 pub mod js_error;
 pub mod online;
 pub mod persist;
 pub mod pool;
 pub mod progress;
 pub mod resume_api;
-pub mod sbg;
 pub mod sbg_api;
 pub mod timer;

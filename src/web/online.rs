@@ -1,14 +1,11 @@
-//! Offline waiting: while `navigator.onLine` is false, part uploads wait for the `online`
-//! event instead of spending their retry attempts.
+//! The online state: `navigator.onLine` and the `online` event. While offline, part uploads
+//! wait for the network instead of spending their retry attempts (see the driver).
 
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::EventTarget;
-
-use super::control::Control;
-use crate::error::Error;
 
 /// `navigator.onLine` (true when the global has no navigator).
 pub fn is_online() -> bool {
@@ -21,7 +18,7 @@ pub fn is_online() -> bool {
 
 /// Resolves on the global `online` event, or after `ms` at the latest (so a missed event
 /// cannot hang the upload).
-async fn online_event_or_timeout(ms: u64) {
+pub async fn online_event_or_timeout(ms: u64) {
     let promise = Promise::new(&mut |resolve, _reject| {
         let global: EventTarget = js_sys::global().unchecked_into();
         let opts = web_sys::AddEventListenerOptions::new();
@@ -33,12 +30,4 @@ async fn online_event_or_timeout(ms: u64) {
             .map(|f| f.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from_f64(ms as f64)));
     });
     let _ = JsFuture::from(promise).await;
-}
-
-/// Returns at once when online; otherwise waits (abortable) until the browser is back online.
-pub async fn wait_online(control: &Control) -> Result<(), Error> {
-    while !is_online() {
-        control.unless_aborted(online_event_or_timeout(5_000)).await?;
-    }
-    Ok(())
 }

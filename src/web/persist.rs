@@ -68,6 +68,10 @@ pub struct SavedUpload {
     /// so a resume after a reload needs no look-up; absent without a proxy.
     #[serde(default)]
     pub upload_grant: Option<String>,
+    /// `"sevenbridges"` for a Seven Bridges upload (then `sequenceStoreId` holds the project or
+    /// folder); absent for HealthOmics, whose listings are the only ones that show records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// The key of the record for these files in this store with this part size.

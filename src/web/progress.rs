@@ -19,27 +19,7 @@ pub const BYTE_EVENT_INTERVAL_MS: f64 = 100.0;
 /// Window over which throughput is measured.
 pub const THROUGHPUT_WINDOW_MS: f64 = 5000.0;
 
-/// What a part is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PartState {
-    /// Not started.
-    Pending,
-    /// Being read and hashed.
-    Hashing,
-    /// Hashed, waiting for a free upload slot.
-    Hashed,
-    /// Being sent.
-    Uploading,
-    /// Failed an attempt; waiting to try again.
-    Retrying,
-    /// Confirmed by the server.
-    Done,
-    /// Already on the server (resume) with a matching checksum: not sent again.
-    Skipped,
-    /// Failed for good.
-    Failed,
-}
+pub use crate::upload::io::PartState;
 
 /// One part as reported to JS.
 #[derive(Debug, Clone, Serialize)]
@@ -59,23 +39,7 @@ pub struct PartProgress {
     pub attempts: u32,
 }
 
-/// The overall step of the upload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Reading the store, creating or listing the upload.
-    Preparing,
-    /// Hashing and sending parts.
-    Uploading,
-    /// Calling CompleteMultipartReadSetUpload.
-    Completing,
-    /// Waiting for the read set to become ACTIVE.
-    Processing,
-    /// Comparing ETags.
-    Verifying,
-    /// Finished.
-    Done,
-}
+pub use crate::upload::io::Phase;
 
 /// The object passed to `onProgress`.
 #[derive(Debug, Clone, Serialize)]

@@ -60,10 +60,10 @@ fn connection(options: JsValue) -> Result<(Client, Connection), Error> {
         return Err(Error::invalid_input("options must be an object"));
     }
     let c: Connection = serde_wasm_bindgen::from_value(options).map_err(|e| Error::invalid_input(format!("invalid options: {e}")))?;
-    let endpoint = c.endpoint.clone().filter(|e| e.starts_with("http://") || e.starts_with("https://")).ok_or_else(|| Error::invalid_input("`endpoint` must be an http:// or https:// URL"))?;
+    let endpoint = crate::validate::check_endpoint(c.endpoint.as_deref())?;
     let store = c.sequence_store_id.clone().ok_or_else(|| Error::invalid_input("`sequenceStoreId` is required"))?;
     check_id(&store, "sequenceStoreId")?;
-    let client = Client::new(endpoint.trim_end_matches('/').to_string(), c.token.clone(), store, Default::default());
+    let client = Client::new(endpoint, c.token.clone(), store, Default::default());
     Ok((client, c))
 }
 
@@ -93,7 +93,7 @@ pub fn find_resumable_uploads(options: FindResumableArg) -> SavedUploadsPromise 
             .await
             .map_err(|e| to_js(&e))?
             .into_iter()
-            .filter(|r| r.files == prints)
+            .filter(|r| r.files == prints && r.target.is_none())
             .filter(|r| endpoint.as_ref().is_none_or(|e| *e == r.endpoint))
             .filter(|r| store.as_ref().is_none_or(|s| *s == r.sequence_store_id))
             .collect();
@@ -115,7 +115,7 @@ pub fn list_abandoned_uploads(options: AbandonedArg) -> AbandonedPromise {
             .await
             .unwrap_or_default()
             .into_iter()
-            .filter(|r| r.endpoint == client.endpoint && r.sequence_store_id == client.store_id)
+            .filter(|r| r.target.is_none() && r.endpoint == client.endpoint && r.sequence_store_id == client.store_id)
             .collect();
         let out = Array::new();
         let mut on_server = Vec::new();

@@ -2,22 +2,22 @@
 //! same shape as `ReadSetUploader` / `uploadReadSet` (start / pause / resume / abort,
 //! `onProgress`, `signal`, errors as `ReadSetUploadError` objects).
 
-use std::cell::Cell;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise};
-use serde::Serialize;
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
-use web_sys::{AbortSignal, File};
+use web_sys::File;
 
 use super::api::{check_keys, deserialize, get, options_object, UploaderState, VoidPromise};
-use super::control::RunState;
+use super::control::Control;
+use super::handle::{read_callback, read_signal, Handle};
+use super::io::{FileOptions, RecordKind, WebIo};
 use super::js_error::to_js;
 use super::progress::Progress;
-use super::sbg::{SbgEngine, SbgStage};
 use crate::error::Error;
 use crate::sbg::UploadSpec;
+use crate::upload::driver::Settings;
+use crate::upload::sevenbridges::SevenBridges;
 
 #[wasm_bindgen]
 extern "C" {
@@ -32,7 +32,7 @@ extern "C" {
 /// Option names of `SevenBridgesUploadOptions` (a misspelt option is refused, not ignored).
 const KEYS: &[&str] = &[
     "endpoint", "token", "project", "parent", "name", "overwrite", "file", "partSize", "concurrency", "retry",
-    "uploadId", "signal", "onProgress",
+    "uploadId", "resume", "stallTimeoutMs", "signal", "onProgress",
 ];
 
 /// Uploads one file into a Seven Bridges / CAVATICA project (or folder) through the proxy.
@@ -44,8 +44,7 @@ const KEYS: &[&str] = &[
 /// ```
 #[wasm_bindgen]
 pub struct SevenBridgesUploader {
-    engine: Rc<SbgEngine>,
-    started: Cell<bool>,
+    handle: Handle<SevenBridges>,
 }
 
 #[wasm_bindgen]
@@ -62,100 +61,57 @@ impl SevenBridgesUploader {
         let file = get(&options, "file")
             .dyn_into::<File>()
             .map_err(|_| Error::invalid_input("`file` must be a File (from an <input type=file> or a drop)"))?;
-        let callback = match get(&options, "onProgress") {
-            v if v.is_undefined() || v.is_null() => None,
-            v => Some(v.dyn_into::<Function>().map_err(|_| Error::invalid_input("`onProgress` must be a function"))?),
-        };
-        let signal = match get(&options, "signal") {
-            v if v.is_undefined() || v.is_null() => None,
-            v => Some(v.dyn_into::<AbortSignal>().map_err(|_| Error::invalid_input("`signal` must be an AbortSignal"))?),
-        };
+        let callback = read_callback(&options)?;
+        let signal = read_signal(&options)?;
         check_keys(&options, KEYS, "options")?;
         let spec: UploadSpec = deserialize(options, "options")?;
-        let valid = spec.validate(&file.name())?;
+        let v = spec.validate(&file.name())?;
         let size = file.size() as u64;
         // The part count is known once the server fixed the part size; until then, the request's.
-        let estimate = size.div_ceil(valid.part_size).max(1) as usize;
+        let estimate = size.div_ceil(v.part_size).max(1) as usize;
         let progress = Progress::new(size, estimate, callback);
-        let engine = Rc::new(SbgEngine::new(valid, file.into(), size, progress));
-        if let Some(signal) = signal {
-            if signal.aborted() {
-                engine.control.abort();
-            } else {
-                let e = engine.clone();
-                let on_abort = Closure::once_into_js(move || {
-                    e.control.abort();
-                    let e2 = e.clone();
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let _ = e2.abort_on_server().await;
-                    });
-                });
-                let _ = signal.add_event_listener_with_callback("abort", on_abort.unchecked_ref());
-            }
-        }
-        Ok(SevenBridgesUploader { engine, started: Cell::new(false) })
+        let control = Rc::new(Control::default());
+        let files = FileOptions { chunk_size: 0, hash_in_workers: false, fastq: false };
+        let destination = v.target.project.clone().or_else(|| v.target.parent.clone()).unwrap_or_default();
+        let record = RecordKind::SevenBridges { endpoint: v.endpoint.clone(), destination, name: v.target.name.clone() };
+        let io = WebIo::new(vec![file.into()], progress, control.clone(), files, record);
+        let settings = Settings::new(v.concurrency, v.stall_timeout_ms, v.retry.clone(), v.resume, v.upload_id.clone());
+        Ok(SevenBridgesUploader { handle: Handle::new(SevenBridges::new(v, size), io, control, settings, signal) })
     }
 
-    /// Runs the upload: init (or resume `uploadId` from its reported parts), send the parts,
-    /// report them, complete. Resolves with the file; rejects with a `ReadSetUploadError`.
+    /// Runs the upload: init (or resume `uploadId`, or with `resume` the upload saved for this
+    /// file, from its reported parts), send the parts, report them, complete. Resolves with the
+    /// file; rejects with a `ReadSetUploadError`.
     pub fn start(&self) -> SevenBridgesResultPromise {
-        let engine = self.engine.clone();
-        let first = !self.started.replace(true);
-        let p = future_to_promise(async move {
-            if !first {
-                return Err(to_js(&Error::invalid_input("start() was already called on this uploader")));
-            }
-            if engine.control.is_aborted() {
-                return Err(to_js(&Error::aborted()));
-            }
-            match engine.run().await {
-                Ok(result) => Ok(result.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)),
-                Err(e) => Err(to_js(&e)),
-            }
-        });
-        p.unchecked_into()
+        self.handle.start().unchecked_into()
     }
 
     /// Pauses: parts in flight are stopped and sent again (to fresh URLs) on `resume()`.
     pub fn pause(&self) {
-        super::control::pause_upload(&self.engine.control, &self.engine.progress);
+        self.handle.pause();
     }
 
     /// Resumes after `pause()`.
     pub fn resume(&self) {
-        super::control::resume_upload(&self.engine.control, &self.engine.progress);
+        self.handle.resume();
     }
 
     /// Aborts: stops every request, makes `start()` reject with code `aborted`, and deletes the
     /// upload on the server unless completion began. Resolves once the server abort is done.
     pub fn abort(&self) -> VoidPromise {
-        let engine = self.engine.clone();
-        engine.control.abort();
-        let p = future_to_promise(async move {
-            engine.abort_on_server().await.map_err(|e| to_js(&e))?;
-            Ok(JsValue::UNDEFINED)
-        });
-        p.unchecked_into()
+        self.handle.abort().unchecked_into()
     }
 
     /// The upload ID, once known (keep it to resume).
     #[wasm_bindgen(getter, js_name = uploadId)]
     pub fn upload_id(&self) -> Option<String> {
-        self.engine.upload_id()
+        self.handle.upload_id()
     }
 
     /// `"idle"`, `"running"`, `"paused"`, `"aborted"`, `"completing"` or `"finished"`.
     #[wasm_bindgen(getter)]
     pub fn state(&self) -> UploaderState {
-        let name = match (self.engine.control.state(), self.engine.stage()) {
-            (_, SbgStage::Finished) => "finished",
-            (RunState::Aborted, _) => "aborted",
-            (_, SbgStage::Idle) => "idle",
-            (_, SbgStage::Completing) => "completing",
-            (RunState::Paused, _) => "paused",
-            (RunState::Running, SbgStage::Running) => "running",
-        };
-        JsValue::from_str(name).unchecked_into()
+        self.handle.state().unchecked_into()
     }
 }
 

@@ -54,7 +54,8 @@ export interface UploadOptions extends ConnectionOptions {
   files: [File] | [File, File];
   /** Part size in bytes: at most 104857600 (the default), at most 10000 parts per file. */
   partSize?: number;
-  /** Parts uploaded at once, 1..32. Default 4. */
+  /** Parts of this upload in flight at once, 1..32 (fewer while the service throttles). Default 4.
+   * Every upload on the page also shares the page's request queue (`configureRequestQueue`). */
   concurrency?: number;
   /** Bytes read into wasm memory at once for hashing, 1 KiB..64 MiB. Default 4 MiB. */
   chunkSize?: number;
@@ -192,6 +193,19 @@ export interface ReadSetUploadError extends Error {
   uploadId?: string;
   /** The read set, for `etag_mismatch`, `upload_failed`, `timeout`. */
   readSetId?: string;
+  /** Attempts made at the request that failed, the first included (per `retry.maxAttempts`). */
+  attempts?: number;
+}
+
+/** The page's request queue (`configureRequestQueue`): every network call of every upload and
+ * listing on the page waits in it, parts of running uploads first, then completions, then
+ * creations and listings. A throttled answer (429 or `Retry-After`) pauses the whole queue. */
+export interface RequestQueueOptions {
+  /** Requests in flight at once on the page, all uploads together, 1..64. Default 16. */
+  concurrency?: number;
+  /** Requests started per second at most, all uploads together (e.g. 10 for the HealthOmics
+   * part quota). Default: no limit. */
+  requestsPerSecond?: number;
 }
 
 /** Pagination of listing calls. */
@@ -389,12 +403,18 @@ export interface SevenBridgesUploadOptions {
   file: File;
   /** Part size asked for at init, in bytes (default 5 MiB). The server may change it; its `part_size` is used. */
   partSize?: number;
-  /** Parts uploaded at once, 1..32. Default 4. */
+  /** Parts of this upload in flight at once, 1..32 (fewer while the service throttles). Default 4. */
   concurrency?: number;
   /** Retry policy for API calls and part uploads. An expired part URL is replaced at once, on a budget of its own. */
   retry?: RetryOptions;
   /** Resume this upload: parts the server lists as reported are not sent again. */
   uploadId?: string;
+  /** `true` or `"auto"`: continue the upload saved in this browser (IndexedDB) for the same
+   * file, destination and name (after a reload); the server's list of reported parts decides
+   * which parts are sent. Default false. */
+  resume?: boolean | "auto";
+  /** Abort and retry a part attempt with no upload progress for this long (ms). Default 60000; 0 disables. */
+  stallTimeoutMs?: number;
   /** Aborting the signal aborts the upload (like `abort()`). */
   signal?: AbortSignal;
   /** Same events as `UploadOptions.onProgress` (parts are all `SOURCE1`; `bytesHashed` stays 0). */

@@ -127,3 +127,48 @@ pub fn expect_error(err: &JsValue, code: &str) -> String {
 pub fn promise<T: JsCast>(p: T) -> Promise {
     p.unchecked_into()
 }
+
+/// One HTTP request through the library's transport (no retries): a JSON body or none.
+pub async fn send(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    json: Option<String>,
+) -> Result<readset_upload::upload::io::HttpResponse, readset_upload::Error> {
+    use readset_upload::upload::io::{Body, HttpRequest};
+    let req = HttpRequest {
+        operation: "test",
+        method: method.to_string(),
+        url: url.to_string(),
+        bearer: token.map(str::to_owned),
+        headers: Vec::new(),
+        body: json.map_or(Body::Empty, Body::Json),
+        read_headers: Vec::new(),
+    };
+    readset_upload::web::http::send(&req, None, None).await
+}
+
+/// Sends `blob` with `method` and `headers` to `url`; returns the status and the values of the
+/// response headers named in `read`.
+pub async fn send_blob(
+    method: &str,
+    url: &str,
+    headers: Vec<(String, String)>,
+    blob: &web_sys::Blob,
+    read: &[&str],
+) -> Result<(u16, Vec<Option<String>>), readset_upload::Error> {
+    use readset_upload::plan::{Part, Source};
+    use readset_upload::upload::io::{Body, HttpRequest};
+    let part = Part { source: Source::Source1, number: 1, start: 0, end: blob.size() as u64 };
+    let req = HttpRequest {
+        operation: "test",
+        method: method.to_string(),
+        url: url.to_string(),
+        bearer: None,
+        headers,
+        body: Body::Part(part),
+        read_headers: read.iter().map(|s| s.to_string()).collect(),
+    };
+    let r = readset_upload::web::http::send(&req, Some(blob), None).await?;
+    Ok((r.status, r.headers))
+}

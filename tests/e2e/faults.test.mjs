@@ -65,3 +65,30 @@ test('a part attempt with no progress for stallTimeoutMs is aborted and retried'
     await demo.stop();
   }
 });
+
+test('two uploads on one page share its request queue: at 3 requests per second against a store allowing 5, nothing is throttled and both complete', async () => {
+  const demo = await startDemo(['--www', PAGES, '--fault-throttle-rps', '5']);
+  const browser = await launchBrowser();
+  try {
+    const dir = tempDir();
+    const paths = [1, 2].map((n) => fastqGz(dir, `q${n}.fastq.gz`, 4000, 20 + n));
+    const page = await openPage(browser, `${demo.pageUrl}/index.html`);
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 20_000 });
+    await page.setInputFiles('#f', paths);
+    await page.evaluate(() => window.lib.configureRequestQueue({ requestsPerSecond: 3 }));
+    await page.evaluate(() => window.startUploads({ concurrency: 4 }));
+    await waitFor('the uploads to finish', () => page.evaluate(() => window.allDone()), { tries: 1200, everyMs: 250 });
+    const results = await page.evaluate(() => window.results());
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.ok, true, `upload ${i}: ${r.code} ${r.message}`);
+      assert.ok(readSetBytes(demo.dataDir, r.readSetId).equals(readFileSync(paths[i])), `read set ${i} equals its source`);
+    }
+    const s = await stats(demo.storeUrl);
+    assert.equal(s.injected.throttled, 0, `the page stayed within the store's rate: ${JSON.stringify(s)}`);
+    assert.equal(s.partRequests, s.partsStored, 'every part was sent once');
+    assert.ok(s.partsStored >= 6, `enough parts to exceed the rate without the queue: ${s.partsStored}`);
+  } finally {
+    await browser.close();
+    await demo.stop();
+  }
+});

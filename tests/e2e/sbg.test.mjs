@@ -1,9 +1,17 @@
 // Seven Bridges uploads in the browser against demos started with special store settings:
 // part URLs that expire after 2 s (an expired URL is replaced transparently), and a storage
 // whose CORS hides `ETag` (the upload fails with a clear `missing_report_header` error).
+// Then the resilience the HealthOmics uploads have, on the same engine: a stalled part, going
+// offline, 429s from the storage and a page reload. Faults are injected into the storage PUTs
+// by the page's network layer (Playwright routes), since the local Seven Bridges stand-in has
+// no fault flags of its own.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startDemo, launchBrowser, openPage } from './harness.mjs';
+import { PAGES, tempDir, waitFor } from './upload-helpers.mjs';
 
 let browser;
 const demos = [];
@@ -74,4 +82,124 @@ test('a report header hidden by the storage CORS fails with missing_report_heade
   assert.match(out.message, /`ETag`/);
   assert.match(out.message, /Access-Control-Expose-Headers: ETag/);
   assert.ok(out.seen.includes('1:failed:1'), `not retried: the same storage would hide it again: ${out.seen}`);
+});
+
+const MiB = 1024 * 1024;
+const PART_PUT = /\/_storage\/parts\/[^/]+\/(\d+)(\?|$)/;
+
+/** A page of the test pages on a fresh demo, with a random file of `mib` MiB selected. */
+async function sbgPage(mib) {
+  const demo = await startDemo(['--www', PAGES]);
+  demos.push(demo);
+  browser ??= await launchBrowser();
+  const page = await openPage(browser, `${demo.pageUrl}/index.html`);
+  await page.waitForFunction(() => window.ready === true, null, { timeout: 20_000 });
+  const bytes = randomBytes(mib * MiB);
+  const path = join(tempDir(), 'sbg.bin');
+  writeFileSync(path, bytes);
+  await page.setInputFiles('#f', [path]);
+  return { page, path, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** Routes storage part PUTs through `handle(route, partNumber, n)` (n: PUTs seen so far, from 1). */
+async function onPartPuts(page, handle) {
+  let n = 0;
+  await page.route(PART_PUT, async (route) => {
+    if (route.request().method() !== 'PUT') return route.continue();
+    n += 1;
+    const part = Number(route.request().url().match(PART_PUT)[1]);
+    return handle(route, part, n);
+  });
+  return () => n;
+}
+
+async function finished(page) {
+  await waitFor('the upload to finish', () => page.evaluate(() => window.allDone()), { tries: 600, everyMs: 100 });
+  const [r] = await page.evaluate(() => window.results());
+  const [seen] = await page.evaluate(() => window.seen());
+  return { r, seen };
+}
+
+test('Seven Bridges: a stalled part is cut off after stallTimeoutMs and sent again to a fresh URL', async () => {
+  const { page, sha256 } = await sbgPage(12);
+  let held = false;
+  await onPartPuts(page, (route, part) => {
+    if (part === 2 && !held) { held = true; return undefined; } // never answered: no progress
+    return route.continue();
+  });
+  await page.evaluate(() => window.startSbg({ stallTimeoutMs: 1000, concurrency: 1, retry: { maxAttempts: 3, baseDelayMs: 10 } }));
+  const { r, seen } = await finished(page);
+  assert.equal(r.ok, true, `${r.code} ${r.message}`);
+  assert.ok(seen.includes('2:retrying:1') && seen.includes('2:done:2'), `part 2 was retried once: ${seen}`);
+  assert.equal(await page.evaluate((id) => window.sbgFileSha256(id), r.fileId), sha256, 'the stored file equals the source');
+});
+
+test('Seven Bridges: going offline mid-part waits for the network and spends no retry attempt', async () => {
+  const { page, sha256 } = await sbgPage(6);
+  const context = page.context();
+  let dropped = false;
+  await onPartPuts(page, async (route, part) => {
+    if (part === 1 && !dropped) {
+      dropped = true;
+      await context.setOffline(true);
+      setTimeout(() => context.setOffline(false), 1500);
+      return route.abort('internetdisconnected');
+    }
+    return route.continue();
+  });
+  // One attempt per request: the offline failure must not count as one.
+  await page.evaluate(() => window.startSbg({ concurrency: 1, retry: { maxAttempts: 1 } }));
+  const { r, seen } = await finished(page);
+  assert.equal(r.ok, true, `${r.code} ${r.message}`);
+  assert.ok(seen.includes('1:retrying:1') && seen.includes('1:done:2'), `part 1 was sent again once online: ${seen}`);
+  assert.equal(await page.evaluate((id) => window.sbgFileSha256(id), r.fileId), sha256);
+});
+
+test('Seven Bridges: a 429 with Retry-After from the storage pauses the page\'s requests and the part is sent again', async () => {
+  const { page, sha256 } = await sbgPage(11);
+  const times = [];
+  await onPartPuts(page, (route, part, n) => {
+    times.push(Date.now());
+    if (n <= 2) {
+      return route.fulfill({
+        status: 429,
+        headers: { 'Retry-After': '1', 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'Retry-After', 'Content-Type': 'application/xml' },
+        body: '<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+      });
+    }
+    return route.continue();
+  });
+  await page.evaluate(() => window.startSbg({ concurrency: 2, retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 20 } }));
+  const { r } = await finished(page);
+  assert.equal(r.ok, true, `${r.code} ${r.message}`);
+  assert.ok(times.length >= 5, `3 parts and 2 refused attempts: ${times.length} PUTs`);
+  assert.ok(times[2] - times[0] >= 900, `no PUT within the Retry-After second: ${times.map((t) => t - times[0])}`);
+  assert.equal(await page.evaluate((id) => window.sbgFileSha256(id), r.fileId), sha256);
+});
+
+test('Seven Bridges: after a reload mid-upload, resume continues the saved upload and sends only the parts not reported', async () => {
+  const { page, path, sha256 } = await sbgPage(50);
+  let puts = 0;
+  await onPartPuts(page, async (route) => {
+    puts += 1;
+    await new Promise((res) => setTimeout(res, 300));
+    return route.continue().catch(() => {});
+  });
+  await page.evaluate(() => window.startSbg({ resume: true, concurrency: 1 }));
+  const firstId = await waitFor('the upload id', () => page.evaluate(() => window.uploads[0].up.uploadId));
+  // Reports go out in batches of 8: wait for the first batch.
+  await waitFor('a batch of reported parts', async () => (await page.evaluate((id) => window.sbgReported(id), firstId)).length >= 8, { tries: 300, everyMs: 100 });
+
+  await page.reload();
+  await page.waitForFunction(() => window.ready === true, null, { timeout: 20_000 });
+  await page.setInputFiles('#f', [path]);
+  const reported = (await page.evaluate((id) => window.sbgReported(id), firstId)).length;
+  puts = 0;
+  await page.evaluate(() => window.startSbg({ resume: true, concurrency: 2 }));
+  const { r } = await finished(page);
+  assert.equal(r.ok, true, `${r.code} ${r.message}`);
+  assert.equal(r.uploadId, firstId, 'the saved upload was continued');
+  assert.equal(r.partsSkipped, reported, 'the reported parts were not sent again');
+  assert.equal(puts, r.parts - reported, `sent ${puts} parts after the reload; ${reported} of ${r.parts} were reported`);
+  assert.equal(await page.evaluate((id) => window.sbgFileSha256(id), r.fileId), sha256, 'the stored file equals the source');
 });

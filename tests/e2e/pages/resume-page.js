@@ -1,9 +1,10 @@
-// Helpers for the resume and fault tests (see resume.test.mjs, faults.test.mjs).
+// Helpers for the resume and fault tests (see resume.test.mjs, faults.test.mjs, sbg.test.mjs).
 import init, * as lib from '/pkg/readset_upload.js';
 
 await init();
-const cfg = await (await fetch('/demo-config.json')).json();
-const conn = { endpoint: cfg.endpoint, token: cfg.token, sequenceStoreId: cfg.sequenceStoreId };
+const demo = await (await fetch('/demo-config.json')).json();
+const sbg = demo.sbg;
+const conn = { endpoint: demo.endpoint, token: demo.token, sequenceStoreId: demo.sequenceStoreId };
 const files = () => [...document.getElementById('f').files];
 
 window.lib = lib;
@@ -23,6 +24,27 @@ window.startUploads = (opts = {}, index = null) => {
       .finally(() => { entry.done = true; });
     window.uploads.push(entry);
   }
+};
+/** Starts one Seven Bridges upload per selected file; progress changes land in `entry.seen`. */
+window.startSbg = (opts = {}) => {
+  for (const file of files()) {
+    const entry = { up: null, done: false, result: null, seen: [] };
+    const onProgress = (p) => { if (p.changed) entry.seen.push(`${p.changed.number}:${p.changed.state}:${p.changed.attempts}`); };
+    entry.up = new lib.SevenBridgesUploader({ endpoint: sbg.endpoint, token: demo.token, project: sbg.project, file, onProgress, ...opts });
+    entry.up.start().then((r) => { entry.result = { ok: true, ...r }; }, (e) => { entry.result = { ok: false, code: e.code, message: e.message, attempts: e.attempts }; })
+      .finally(() => { entry.done = true; });
+    window.uploads.push(entry);
+  }
+};
+window.seen = () => window.uploads.map((u) => u.seen);
+const sbgApi = async (path) => (await fetch(`${sbg.endpoint}${path}`, { headers: { Authorization: `Bearer ${demo.token}` } })).json();
+/** Part numbers Seven Bridges lists as reported for an upload. */
+window.sbgReported = async (uploadId) => ((await sbgApi(`/upload/multipart/${uploadId}?list_parts=true`)).parts ?? []).map((p) => p.part_number);
+/** Hex SHA-256 of a stored Seven Bridges file. */
+window.sbgFileSha256 = async (fileId) => {
+  const info = await sbgApi(`/files/${fileId}/download_info`);
+  const bytes = await (await fetch(info.url)).arrayBuffer();
+  return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
 };
 window.results = () => window.uploads.map((u) => u.result);
 window.allDone = () => window.uploads.every((u) => u.done);
