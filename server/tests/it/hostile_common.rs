@@ -13,7 +13,6 @@ use readset_server::proxy::{self, Authenticator, Principal, StoreScope};
 use readset_server::local::sbg::SbgConfig;
 use readset_server::serving::{serve_with_limits, ServeLimits};
 use readset_server::local::omics::{self as store, StoreConfig, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, REGION};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The JWT secret the test proxy accepts.
 pub const JWT_SECRET: &[u8] = b"hostile-tests-jwt-secret-0123456789abcdef";
@@ -22,7 +21,6 @@ pub const STATIC_TOKEN: &str = "hostile-static-token-0123456789";
 /// The Seven Bridges token of the test store.
 pub const SBG_TOKEN: &str = "hostile-sbg-token-0123456789";
 /// Longest wait for any answer.
-pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Short limits so timeouts show within a test's bounded waits.
 pub fn test_limits() -> ServeLimits {
@@ -80,10 +78,8 @@ pub async fn spawn_servers(limits: ServeLimits) -> Servers {
     sbg.token = SBG_TOKEN.into();
     sbg.min_part_size = 1024;
     let config = StoreConfig {
-        job_step: Duration::from_millis(100),
-        processing_delay: Duration::from_millis(50),
         hosts: readset_server::hosts::AllowedHosts::for_listen(store_addr),
-        ..StoreConfig::new(dir.path().join("store"))
+        ..crate::support::store_config(&dir.path().join("store"))
     };
     let app = store::app_with_sbg(config, sbg).await.unwrap();
     let mut tasks = vec![tokio::spawn(async move { serve_with_limits(listener, app, limits).await.unwrap() })];
@@ -120,117 +116,24 @@ async fn create_upload(addr: SocketAddr, store_id: &str) -> String {
     answer.json()["uploadId"].as_str().unwrap().to_owned()
 }
 
-/// A whole HTTP/1.1 request: `method path`, `Host`, `Connection: close`, the given headers,
-/// `Content-Length` of the body unless a header already frames it, then the body.
-pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    let framed = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length") || k.eq_ignore_ascii_case("transfer-encoding"));
-    if !framed {
-        head.push_str(&format!("content-length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    let mut out = head.into_bytes();
-    out.extend_from_slice(body);
-    out
-}
+pub use crate::support::{read_answer, request, send, sigv4_headers, Answer, WAIT};
 
-/// Signs a store request with the store's default keys (official `aws-sigv4` signer, as the
-/// proxy does) and returns it as raw bytes; parts are `UNSIGNED-PAYLOAD`.
+/// Signs a store request with the store's default keys (the one test signer,
+/// [`sigv4_headers`]) and returns it as raw bytes; parts are `UNSIGNED-PAYLOAD`.
 pub fn signed(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     signed_at(addr, method, path, headers, body, SystemTime::now(), DEFAULT_SECRET_ACCESS_KEY)
 }
 
 pub fn signed_at(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8], time: SystemTime, secret: &str) -> Vec<u8> {
-    let creds = aws_credential_types::Credentials::new(DEFAULT_ACCESS_KEY_ID, secret, None, None, "hostile");
     let host = addr.to_string();
     let mut to_sign: Vec<(&str, &str)> = vec![("host", host.as_str())];
     to_sign.extend(headers.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("content-length")).copied());
-    let payload = if method == "PUT" && path.contains("/part") {
-        proxy::sign::Payload::Unsigned
-    } else {
-        proxy::sign::Payload::Bytes(body)
-    };
-    let url = format!("http://{addr}{path}");
-    let extra = proxy::sign::sign_request(&creds, REGION, method, &url, &to_sign, payload, time).expect("sign");
+    let payload = if method == "PUT" && path.contains("/part") { None } else { Some(body) };
+    let extra = sigv4_headers(addr, method, path, &to_sign, payload, time, secret);
     let mut all: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     all.extend(extra);
     let refs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     request(addr, method, path, &refs, body)
-}
-
-/// A parsed answer.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    /// 0 when the server closed without answering.
-    pub status: u16,
-    pub head: String,
-    pub body: String,
-}
-
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-        })
-    }
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
-    }
-    /// `message` of a JSON error body.
-    pub fn message(&self) -> String {
-        self.json()["message"].as_str().unwrap_or_default().to_owned()
-    }
-}
-
-/// Writes `bytes` and reads the answer until the server closes (at most [`WAIT`]).
-pub async fn send(addr: SocketAddr, bytes: &[u8]) -> Answer {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    // The server may refuse and close before reading everything: ignore write errors.
-    let _ = stream.write_all(bytes).await;
-    read_answer(&mut stream).await
-}
-
-pub async fn read_answer(stream: &mut tokio::net::TcpStream) -> Answer {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 8192];
-    let _ = tokio::time::timeout(WAIT, async {
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await;
-    parse(&out)
-}
-
-fn parse(raw: &[u8]) -> Answer {
-    let text = String::from_utf8_lossy(raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let mut answer = Answer { status, head: head.to_owned(), body: body.to_owned() };
-    if answer.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        answer.body = dechunk(body);
-    }
-    answer
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// Everything the store keeps: every file (path, size) outside the scratch folder and every

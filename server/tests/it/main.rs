@@ -6,7 +6,8 @@
 //! are the `*_common` modules; a test file is a module named for what it covers.
 //! (`proxy_cli` stays a binary of its own: it sets process environment variables.)
 
-// Shared helpers.
+// Shared helpers: `support` (raw HTTP client, SigV4 signer, store timings) under the rest.
+mod support;
 mod hostile_common;
 mod oidc_common;
 mod proxy_common;

@@ -18,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use readset_server::proxy::{self, Authenticator, Principal, ProxyConfig, StoreScope, Upstream};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 pub const ACCESS_KEY_ID: &str = "AKIDPROXYTEST";
@@ -295,37 +294,15 @@ pub fn part_path(store: &str, upload: &str, number: u32) -> String {
     format!("/omics/sequencestore/{store}/upload/{upload}/part?partNumber={number}&partSource=SOURCE1")
 }
 
-/// A parsed raw HTTP response.
-#[derive(Debug)]
-pub struct RawResponse {
-    pub status: u16,
-    pub head: String,
-    pub body: String,
-}
-
-impl RawResponse {
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-        })
-    }
-}
+/// A parsed raw HTTP response (the shared raw client's answer).
+pub type RawResponse = crate::support::Answer;
 
 /// Sends `head` (request line and headers, without the final blank line; `Connection: close`
 /// is added) plus `body`, and reads the answer to the end of the connection.
 pub async fn raw_request(addr: SocketAddr, head: &str, body: &[u8]) -> RawResponse {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    // The server may answer and close before reading a body it refused: ignore write errors.
-    let _ = stream.write_all(body).await;
-    let mut out = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut out)).await.expect("answer in time").ok();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    RawResponse { status, head: head.to_owned(), body: body.to_owned() }
+    let mut bytes = format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n").into_bytes();
+    bytes.extend_from_slice(body);
+    crate::support::send(addr, &bytes).await
 }
 
 /// A body of `len` deterministic bytes.
@@ -333,9 +310,7 @@ pub fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
 }
 
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
+pub use crate::support::sha256_hex;
 
 pub fn body_stream_from(rx: tokio::sync::mpsc::Receiver<Vec<u8>>) -> Body {
     Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {

@@ -28,11 +28,7 @@ impl Drop for TestStore {
 
 /// Test timings: jobs move every 100 ms, uploads are processed after 50 ms.
 pub fn config(data: &Path) -> StoreConfig {
-    StoreConfig {
-        job_step: Duration::from_millis(100),
-        processing_delay: Duration::from_millis(50),
-        ..StoreConfig::new(data)
-    }
+    crate::support::store_config(data)
 }
 
 /// Starts the store of `readset_server::local::omics::app` on port 0 over `data`, answering to its
@@ -113,10 +109,7 @@ where
 }
 
 /// Hex SHA-256.
-pub fn sha256_hex(b: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(b))
-}
+pub use crate::support::sha256_hex;
 
 /// gzip of `b` as one member.
 pub fn gzip(b: &[u8]) -> Vec<u8> {
@@ -157,24 +150,9 @@ impl Raw {
 /// Signs `raw` for the store at `addr` with the official `aws-sigv4` signer, as of `time`,
 /// returning the headers to add (`authorization`, `x-amz-date`, `x-amz-content-sha256`).
 pub fn sign(addr: SocketAddr, raw: &Raw, secret: &str, time: SystemTime, unsigned_payload: bool) -> Vec<(String, String)> {
-    use aws_sigv4::http_request::{sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings};
-    let identity = aws_credential_types::Credentials::new(DEFAULT_ACCESS_KEY_ID, secret, None, None, "t").into();
-    let mut settings = SigningSettings::default();
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(REGION)
-        .name("omics")
-        .time(time)
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let uri = format!("http://{addr}{}", raw.path_and_query);
-    let body = if unsigned_payload { SignableBody::UnsignedPayload } else { SignableBody::Bytes(&raw.body) };
-    let req = SignableRequest::new(raw.method, uri, raw.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())), body).unwrap();
-    let (instructions, _sig) = sign(req, &params).unwrap().into_parts();
-    instructions.headers().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    let headers: Vec<(&str, &str)> = raw.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let body = (!unsigned_payload).then_some(raw.body.as_slice());
+    crate::support::sigv4_headers(addr, raw.method, &raw.path_and_query, &headers, body, time, secret)
 }
 
 /// What a raw request got back.
