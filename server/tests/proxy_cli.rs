@@ -4,6 +4,9 @@
 
 #[path = "it/proxy_common.rs"]
 mod proxy_common;
+#[allow(dead_code)]
+#[path = "it/support.rs"]
+mod support;
 
 use clap::Parser;
 use proxy_common::*;

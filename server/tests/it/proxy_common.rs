@@ -310,6 +310,7 @@ pub fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
 }
 
+#[allow(unused_imports)] // proxy_cli includes this module and does not use it
 pub use crate::support::sha256_hex;
 
 pub fn body_stream_from(rx: tokio::sync::mpsc::Receiver<Vec<u8>>) -> Body {
