@@ -15,7 +15,7 @@ use web_sys::{Blob, File};
 
 use super::client::{random_seed, Client};
 use super::control::Control;
-use super::handle::{read_callback, read_signal, Handle};
+use super::handle::{read_callback, read_signal, uploader_methods, Handle};
 use super::io::{FileOptions, RecordKind, WebIo};
 use super::js_error::to_js;
 use super::progress::Progress;
@@ -188,41 +188,6 @@ impl ReadSetUploader {
         let settings = Settings::new(v.concurrency, v.stall_timeout_ms, v.retry.clone(), v.resume, v.upload_id.clone());
         Ok(ReadSetUploader { handle: Handle::new(HealthOmics::new(v), io, control, settings, signal) })
     }
-
-    /// Runs the upload: create (or resume `uploadId`), hash and send the parts, complete, wait
-    /// for ACTIVE, verify the ETag. Rejects with a `ReadSetUploadError`. Call once.
-    pub fn start(&self) -> UploadResultPromise {
-        self.handle.start().unchecked_into()
-    }
-
-    /// Pauses: parts in flight are stopped and sent again on `resume()`; hashing waits.
-    pub fn pause(&self) {
-        self.handle.pause();
-    }
-
-    /// Resumes after `pause()`.
-    pub fn resume(&self) {
-        self.handle.resume();
-    }
-
-    /// Aborts: stops every request, makes `start()` reject with code `aborted`, and aborts the
-    /// multipart upload on the server (AbortMultipartReadSetUpload) unless completion already
-    /// began. Resolves once the server abort is done.
-    pub fn abort(&self) -> VoidPromise {
-        self.handle.abort().unchecked_into()
-    }
-
-    /// The multipart upload ID, once created (keep it to resume after a reload).
-    #[wasm_bindgen(getter, js_name = uploadId)]
-    pub fn upload_id(&self) -> Option<String> {
-        self.handle.upload_id()
-    }
-
-    /// `"idle"`, `"running"`, `"paused"`, `"aborted"`, `"completing"` or `"finished"`.
-    #[wasm_bindgen(getter)]
-    pub fn state(&self) -> UploaderState {
-        self.handle.state().unchecked_into()
-    }
 }
 
 impl ReadSetUploader {
@@ -240,6 +205,23 @@ pub fn upload_read_set(options: UploadOptionsArg) -> UploadResultPromise {
         Ok(u) => u.start(),
         Err(e) => Promise::reject(&to_js(&e)).unchecked_into(),
     }
+}
+
+// Plain `#[doc = "..."]` strings: doc comments passed through a macro become raw strings, which
+// wasm-bindgen copies into the TypeScript types with their `r"` quoting.
+uploader_methods! {
+    ReadSetUploader,
+    #[doc = " Runs the upload: create (or resume `uploadId`), hash and send the parts, complete, wait for"]
+    #[doc = " ACTIVE, verify the ETag. Rejects with a `ReadSetUploadError`. Call once."]
+    start -> UploadResultPromise;
+    #[doc = " Pauses: parts in flight are stopped and sent again on `resume()`; hashing waits."]
+    pause;
+    #[doc = " Aborts: stops every request, makes `start()` reject with code `aborted`, and aborts the"]
+    #[doc = " multipart upload on the server (AbortMultipartReadSetUpload) unless completion already"]
+    #[doc = " began. Resolves once the server abort is done."]
+    abort;
+    #[doc = " The multipart upload ID, once created (keep it to resume after a reload)."]
+    upload_id;
 }
 
 #[derive(Deserialize)]

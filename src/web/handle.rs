@@ -119,3 +119,53 @@ where
         JsValue::from_str(self.upload.state_name())
     }
 }
+
+/// The JS methods every uploader class has (`start`, `pause`, `resume`, `abort`, `uploadId`,
+/// `state`), each delegating to the class's [`Handle`] field `handle`: written once for
+/// `ReadSetUploader` and `SevenBridgesUploader`, with each class's own documentation (doc comments before each
+/// name) and `start()` promise type. `UploaderState` and `VoidPromise` must be in scope where it is used.
+macro_rules! uploader_methods {
+    (
+        $class:ident,
+        $(#[$start_doc:meta])* start -> $result:ty;
+        $(#[$pause_doc:meta])* pause;
+        $(#[$abort_doc:meta])* abort;
+        $(#[$id_doc:meta])* upload_id;
+    ) => {
+        #[wasm_bindgen]
+        impl $class {
+            $(#[$start_doc])*
+            pub fn start(&self) -> $result {
+                self.handle.start().unchecked_into()
+            }
+
+            $(#[$pause_doc])*
+            pub fn pause(&self) {
+                self.handle.pause();
+            }
+
+            /// Resumes after `pause()`.
+            pub fn resume(&self) {
+                self.handle.resume();
+            }
+
+            $(#[$abort_doc])*
+            pub fn abort(&self) -> VoidPromise {
+                self.handle.abort().unchecked_into()
+            }
+
+            $(#[$id_doc])*
+            #[wasm_bindgen(getter, js_name = uploadId)]
+            pub fn upload_id(&self) -> Option<String> {
+                self.handle.upload_id()
+            }
+
+            /// `"idle"`, `"running"`, `"paused"`, `"aborted"`, `"completing"` or `"finished"`.
+            #[wasm_bindgen(getter)]
+            pub fn state(&self) -> UploaderState {
+                self.handle.state().unchecked_into()
+            }
+        }
+    };
+}
+pub(crate) use uploader_methods;

@@ -10,7 +10,7 @@ use web_sys::File;
 
 use super::api::{check_keys, deserialize, get, options_object, UploaderState, VoidPromise};
 use super::control::Control;
-use super::handle::{read_callback, read_signal, Handle};
+use super::handle::{read_callback, read_signal, uploader_methods, Handle};
 use super::io::{FileOptions, RecordKind, WebIo};
 use super::js_error::to_js;
 use super::progress::Progress;
@@ -78,41 +78,6 @@ impl SevenBridgesUploader {
         let settings = Settings::new(v.concurrency, v.stall_timeout_ms, v.retry.clone(), v.resume, v.upload_id.clone());
         Ok(SevenBridgesUploader { handle: Handle::new(SevenBridges::new(v, size), io, control, settings, signal) })
     }
-
-    /// Runs the upload: init (or resume `uploadId`, or with `resume` the upload saved for this
-    /// file, from its reported parts), send the parts, report them, complete. Resolves with the
-    /// file; rejects with a `ReadSetUploadError`.
-    pub fn start(&self) -> SevenBridgesResultPromise {
-        self.handle.start().unchecked_into()
-    }
-
-    /// Pauses: parts in flight are stopped and sent again (to fresh URLs) on `resume()`.
-    pub fn pause(&self) {
-        self.handle.pause();
-    }
-
-    /// Resumes after `pause()`.
-    pub fn resume(&self) {
-        self.handle.resume();
-    }
-
-    /// Aborts: stops every request, makes `start()` reject with code `aborted`, and deletes the
-    /// upload on the server unless completion began. Resolves once the server abort is done.
-    pub fn abort(&self) -> VoidPromise {
-        self.handle.abort().unchecked_into()
-    }
-
-    /// The upload ID, once known (keep it to resume).
-    #[wasm_bindgen(getter, js_name = uploadId)]
-    pub fn upload_id(&self) -> Option<String> {
-        self.handle.upload_id()
-    }
-
-    /// `"idle"`, `"running"`, `"paused"`, `"aborted"`, `"completing"` or `"finished"`.
-    #[wasm_bindgen(getter)]
-    pub fn state(&self) -> UploaderState {
-        self.handle.state().unchecked_into()
-    }
 }
 
 /// Uploads one file to Seven Bridges: `new SevenBridgesUploader(options).start()` as one call.
@@ -122,4 +87,21 @@ pub fn upload_to_seven_bridges(options: SevenBridgesUploadOptionsArg) -> SevenBr
         Ok(u) => u.start(),
         Err(e) => Promise::reject(&to_js(&e)).unchecked_into(),
     }
+}
+
+// Plain `#[doc = "..."]` strings: doc comments passed through a macro become raw strings, which
+// wasm-bindgen copies into the TypeScript types with their `r"` quoting.
+uploader_methods! {
+    SevenBridgesUploader,
+    #[doc = " Runs the upload: init (or resume `uploadId`, or with `resume` the upload saved for this"]
+    #[doc = " file, from its reported parts), send the parts, report them, complete. Resolves with the"]
+    #[doc = " file; rejects with a `ReadSetUploadError`."]
+    start -> SevenBridgesResultPromise;
+    #[doc = " Pauses: parts in flight are stopped and sent again (to fresh URLs) on `resume()`."]
+    pause;
+    #[doc = " Aborts: stops every request, makes `start()` reject with code `aborted`, and deletes the"]
+    #[doc = " upload on the server unless completion began. Resolves once the server abort is done."]
+    abort;
+    #[doc = " The upload ID, once known (keep it to resume)."]
+    upload_id;
 }
