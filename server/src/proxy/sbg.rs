@@ -33,7 +33,7 @@ pub const PREFIX: &str = "/sbg/v2";
 /// Largest upstream answer read to check a project (upload or file details), in bytes.
 const MAX_DETAILS_BYTES: usize = 1024 * 1024;
 /// Upstream answer headers passed to the browser.
-const PASSED_HEADERS: &[&str] = &["content-type", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"];
+const PASSED_HEADERS: &[&str] = &["content-type", "x-total-matching-query", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"];
 
 /// Where Seven Bridges calls go and the token they carry.
 #[derive(Clone)]

@@ -258,11 +258,10 @@ async fn files_are_listed_by_project_with_pages() {
         let id = app.upload_reported(PROJECT, name, &bytes(20, 14)).await;
         json_of(app.complete(&id).await, 200).await;
     }
-    let page1 = json_of(
-        app.api(Method::GET, &format!("/v2/files?project={PROJECT}&limit=2")).send().await.unwrap(),
-        200,
-    )
-    .await;
+    let resp = app.api(Method::GET, &format!("/v2/files?project={PROJECT}&limit=2")).send().await.unwrap();
+    // The total of all pages, in the header sevenbridges-python reads on every list.
+    assert_eq!(resp.headers()["x-total-matching-query"], "3");
+    let page1 = json_of(resp, 200).await;
     let names: Vec<&str> = page1["items"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["a.bam", "b.bam"]);
     assert!(page1["items"][0]["href"].as_str().unwrap().contains("/v2/files/"));

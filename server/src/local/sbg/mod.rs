@@ -223,6 +223,7 @@ fn cors_layer(config: &SbgConfig) -> CorsLayer {
         HeaderName::from_static("x-ratelimit-limit"),
         HeaderName::from_static("x-ratelimit-remaining"),
         HeaderName::from_static("x-ratelimit-reset"),
+        HeaderName::from_static(page::TOTAL_HEADER),
     ];
     if config.expose_etag {
         expose.push(axum::http::header::ETAG);
