@@ -33,7 +33,7 @@ pub const PREFIX: &str = "/sbg/v2";
 /// Largest upstream answer read to check a project (upload or file details), in bytes.
 const MAX_DETAILS_BYTES: usize = 1024 * 1024;
 /// Upstream answer headers passed to the browser.
-const PASSED_HEADERS: &[&str] = &["content-type", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"];
+const PASSED_HEADERS: &[&str] = &["content-type", "x-total-matching-query", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"];
 
 /// Where Seven Bridges calls go and the token they carry.
 #[derive(Clone)]
@@ -155,9 +155,13 @@ fn with_query(path: String, pairs: &[(String, String)]) -> String {
 
 /// Matches a call under [`PREFIX`] against the allowed upload and files calls.
 ///
-/// Errors: 403 for any other call or query parameter, 400 for a malformed ID.
+/// One trailing `/` is accepted (the official Seven Bridges client reports parts with
+/// `POST .../part/`): it is removed before the call is matched, and the call is forwarded
+/// without it, so the path checked is the path forwarded. Errors: 403 for any other call or
+/// query parameter, 400 for a malformed ID.
 pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Result<Allowed, ProxyError> {
     let rest = path.strip_prefix(PREFIX).and_then(|r| r.strip_prefix('/')).unwrap_or("");
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
     let segments: Vec<&str> = rest.split('/').collect();
     let denied = || ProxyError::AccessDenied(format!("{method} {PREFIX}/... is not a Seven Bridges call this proxy allows (only uploads and file reads)"));
     let bad_id = |what: &str| ProxyError::Validation(format!("the {what} in the path is not a valid ID"));
@@ -352,6 +356,40 @@ mod tests {
         ok(Method::POST, "/sbg/v2/upload/multipart/abc/complete", None);
         assert_eq!(ok(Method::GET, "/sbg/v2/files/f1/download_info", None).scope, Scope::File("f1".into()));
         assert_eq!(ok(Method::GET, "/sbg/v2/files", Some("project=a%2Fb&limit=5")).scope, Scope::Project("a/b".into()));
+    }
+
+    #[test]
+    fn a_trailing_slash_is_checked_like_the_path_without_it_and_forwarded_without_it() {
+        for (m, p, q) in [
+            (Method::POST, "/sbg/v2/upload/multipart", Some("overwrite=true")),
+            (Method::GET, "/sbg/v2/upload/multipart/abc", Some("list_parts=true")),
+            (Method::POST, "/sbg/v2/upload/multipart/abc", None),
+            (Method::DELETE, "/sbg/v2/upload/multipart/abc", None),
+            (Method::POST, "/sbg/v2/upload/multipart/abc/part", None),
+            (Method::GET, "/sbg/v2/upload/multipart/abc/part/12", None),
+            (Method::POST, "/sbg/v2/upload/multipart/abc/complete", None),
+            (Method::GET, "/sbg/v2/files", Some("project=a%2Fb")),
+            (Method::GET, "/sbg/v2/files/f1", None),
+            (Method::GET, "/sbg/v2/files/f1/download_info", None),
+        ] {
+            assert_eq!(ok(m.clone(), &format!("{p}/"), q), ok(m.clone(), p, q), "{m} {p}/");
+            assert!(!ok(m.clone(), &format!("{p}/"), q).path_and_query.contains("/?"), "{m} {p}/");
+        }
+        // The slash changes nothing that a check looks at: what is refused stays refused.
+        for (m, p, q, status) in [
+            (Method::GET, "/sbg/v2/user/", None, StatusCode::FORBIDDEN),
+            (Method::DELETE, "/sbg/v2/files/f1/", None, StatusCode::FORBIDDEN),
+            (Method::GET, "/sbg/v2/upload/multipart/", None, StatusCode::FORBIDDEN),
+            (Method::POST, "/sbg/v2/upload/multipart/", Some("fields=all"), StatusCode::FORBIDDEN),
+            (Method::GET, "/sbg/v2/upload/multipart/abc/part/1/x/", None, StatusCode::FORBIDDEN),
+            (Method::GET, "/sbg/v2/upload/multipart/abc/part/", None, StatusCode::FORBIDDEN),
+            (Method::GET, "/sbg/v2/files/", None, StatusCode::BAD_REQUEST),
+            (Method::GET, "/sbg/v2/upload/multipart/../", None, StatusCode::BAD_REQUEST),
+            (Method::POST, "/sbg/v2/upload/multipart/abc/part//", None, StatusCode::FORBIDDEN),
+            (Method::GET, "/sbg/v2/upload/multipart//", None, StatusCode::BAD_REQUEST),
+        ] {
+            assert_eq!(classify(&m, p, q).unwrap_err().status(), status, "{m} {p}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Logs carry the request id on every line and never a token, a secret or an Authorization
-//! header. (Own test binary: it installs the process-wide `tracing` subscriber.)
+//! header.
 
 use crate::proxy_common;
 
@@ -25,11 +25,16 @@ impl Write for Captured {
 async fn every_log_line_has_the_request_id_and_no_secret() {
     let captured = Captured::default();
     let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    // This thread's subscriber only: the test binary runs other tests' servers at the same
+    // time, and their lines are not this test's. The proxy below runs on this test's
+    // single-threaded runtime, so every line it writes is captured.
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    );
     let (up, _rec) = spawn_upstream().await;
     let proxy = spawn_proxy(test_config(up)).await;
     let jwt = jwt_for(&[STORE]);

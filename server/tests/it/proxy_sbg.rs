@@ -141,6 +141,70 @@ async fn projects_outside_the_jwt_claim_are_refused_for_init_and_for_calls_on_th
 }
 
 #[tokio::test]
+async fn the_trailing_slash_forms_the_official_client_uses_pass_the_same_project_checks() {
+    let s = setup().await;
+    let alice = jwt_projects(&["alice/reads"]);
+    // Init, part URL, report with `/part/` (as sevenbridges-python sends it), complete, file
+    // reads: all with a trailing slash, all through the proxy's checks.
+    let (status, _, body) =
+        call(reqwest::Method::POST, &format!("{}/upload/multipart/", s.proxy), &alice, Some(json!({"project": "alice/reads", "name": "s.bam", "size": 1000, "part_size": 1024}))).await;
+    assert_eq!(status, 200, "{body}");
+    let id = serde_json::from_str::<Value>(&body).unwrap()["upload_id"].as_str().unwrap().to_owned();
+    let (status, _, body) = call(reqwest::Method::GET, &format!("{}/upload/multipart/{id}/part/1/", s.proxy), &alice, None).await;
+    assert_eq!(status, 200, "{body}");
+    let put = s.store.put(&serde_json::from_str(&body).unwrap(), sbg_common::bytes(1000, 3)).await;
+    assert_eq!(put.status(), 200);
+    let etag = put.headers()["etag"].to_str().unwrap().to_owned();
+    let report = json!({"part_number": 1, "response": {"headers": {"ETag": etag}}});
+    let (status, _, body) = call(reqwest::Method::POST, &format!("{}/upload/multipart/{id}/part/", s.proxy), &alice, Some(report)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = call(reqwest::Method::POST, &format!("{}/upload/multipart/{id}/complete/", s.proxy), &alice, None).await;
+    assert_eq!(status, 200, "{body}");
+    let file_id = serde_json::from_str::<Value>(&body).unwrap()["id"].as_str().unwrap().to_owned();
+    for path in [format!("/files/{file_id}/"), format!("/files/{file_id}/download_info/"), "/files/?project=alice/reads".to_owned()] {
+        let (status, _, body) = call(reqwest::Method::GET, &format!("{}{path}", s.proxy), &alice, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+
+    // Bob's upload and file, made on the store directly: a trailing slash does not get alice
+    // past the project check on any of those calls.
+    let bob = s.store.init("bob/secret", "y.bam", 10).await["upload_id"].as_str().unwrap().to_owned();
+    let bob_file = {
+        let other = s.store.init("bob/secret", "z.bam", 10).await["upload_id"].as_str().unwrap().to_owned();
+        let etag = s.store.upload_part(&other, 1, sbg_common::bytes(10, 1)).await;
+        assert_eq!(s.store.report(&other, 1, &etag).await.status(), 200);
+        let done = s.store.api(reqwest::Method::POST, &format!("/v2/upload/multipart/{other}/complete")).send().await.unwrap();
+        sbg_common::json_of(done, 200).await["id"].as_str().unwrap().to_owned()
+    };
+    let (status, _, body) =
+        call(reqwest::Method::POST, &format!("{}/upload/multipart/", s.proxy), &alice, Some(json!({"project": "bob/secret", "name": "x.bam", "size": 1, "part_size": 1024}))).await;
+    assert_eq!(status, 403, "{body}");
+    let report = json!({"part_number": 1, "response": {"headers": {"ETag": "\"abc\""}}});
+    for (method, path, body) in [
+        (reqwest::Method::GET, format!("/upload/multipart/{bob}/"), None),
+        (reqwest::Method::GET, format!("/upload/multipart/{bob}/part/1/"), None),
+        (reqwest::Method::POST, format!("/upload/multipart/{bob}/part/"), Some(report.clone())),
+        (reqwest::Method::POST, format!("/upload/multipart/{bob}/"), Some(json!({"parts": [report.clone()]}))),
+        (reqwest::Method::POST, format!("/upload/multipart/{bob}/complete/"), None),
+        (reqwest::Method::DELETE, format!("/upload/multipart/{bob}/"), None),
+        (reqwest::Method::GET, format!("/files/{bob_file}/"), None),
+        (reqwest::Method::GET, format!("/files/{bob_file}/download_info/"), None),
+        (reqwest::Method::GET, "/files/?project=bob/secret".to_owned(), None),
+    ] {
+        let (status, _, text) = call(method.clone(), &format!("{}{path}", s.proxy), &alice, body).await;
+        assert_eq!(status, 403, "{method} {path}: {text}");
+    }
+    // Bob's upload is untouched: still open, no part reported.
+    let details = s.store.api(reqwest::Method::GET, &format!("/v2/upload/multipart/{bob}?list_parts=true")).send().await.unwrap();
+    assert_eq!(sbg_common::json_of(details, 200).await["parts"], json!([]));
+    // Calls that are not allowed stay refused with a slash.
+    for (method, path) in [(reqwest::Method::GET, "/user/"), (reqwest::Method::GET, "/upload/multipart/"), (reqwest::Method::DELETE, "/files/abc/")] {
+        let (status, _, body) = call(method.clone(), &format!("{}{path}", s.proxy), &alice, None).await;
+        assert_eq!(status, 403, "{method} {path}: {body}");
+    }
+}
+
+#[tokio::test]
 async fn calls_other_than_uploads_and_file_reads_are_refused_and_upstream_errors_pass_through() {
     let s = setup().await;
     let jwt = jwt_projects(&["*"]);

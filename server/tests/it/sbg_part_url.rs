@@ -44,7 +44,9 @@ async fn the_part_url_answer_says_method_url_expiry_headers_and_success_codes() 
     assert_eq!(url["success_codes"], json!([200]));
     assert_eq!(url["report"]["success_codes"], json!([200]));
     assert_eq!(url["report"]["headers"], json!(["ETag"]));
-    assert!(url["headers"]["x-local-part-token"].is_string(), "{url}");
+    assert_eq!(url["headers"], json!({}), "like a presigned URL, it needs nothing but itself");
+    let bare = app.http.put(u).body(bytes(PART as usize, 9)).send().await.unwrap();
+    assert_eq!(bare.status(), 200, "a PUT of the URL alone is accepted");
 }
 
 #[tokio::test]
@@ -109,23 +111,16 @@ async fn a_part_url_works_once_and_a_fresh_one_replaces_the_part() {
 }
 
 #[tokio::test]
-async fn the_headers_listed_with_the_url_are_required_unless_switched_off() {
+async fn when_switched_on_the_headers_listed_with_the_url_are_required() {
     let dir = data_dir();
-    let app = spawn(dir.path(), |_| {}).await;
+    let app = spawn(dir.path(), |c| c.require_part_header = true).await;
     let id = started(&app, 1).await;
     let url = app.part_url(&id, 1).await;
+    assert!(url["headers"]["x-local-part-token"].is_string(), "{url}");
     let bare = app.http.put(url["url"].as_str().unwrap()).body(bytes(PART as usize, 5)).send().await.unwrap();
     let body = assert_refused(bare, 400, "MissingRequiredHeader").await;
     assert!(body.contains("x-local-part-token"), "{body}");
     assert_eq!(app.put(&url, bytes(PART as usize, 5)).await.status(), 200, "same URL, with its headers");
-
-    let dir = data_dir();
-    let app = spawn(dir.path(), |c| c.require_part_header = false).await;
-    let id = started(&app, 1).await;
-    let url = app.part_url(&id, 1).await;
-    assert_eq!(url["headers"], json!({}));
-    let bare = app.http.put(url["url"].as_str().unwrap()).body(bytes(PART as usize, 5)).send().await.unwrap();
-    assert_eq!(bare.status(), 200);
 }
 
 #[tokio::test]
@@ -194,4 +189,44 @@ async fn a_download_url_serves_the_file_until_it_expires() {
     let u = info["url"].as_str().unwrap();
     let swapped = u.replace(file["id"].as_str().unwrap(), other["id"].as_str().unwrap());
     assert_refused(app.http.get(swapped).send().await.unwrap(), 403, "SignatureDoesNotMatch").await;
+}
+
+#[tokio::test]
+async fn a_download_url_serves_one_byte_range_with_206_as_s3_does() {
+    let dir = data_dir();
+    let app = spawn(dir.path(), |_| {}).await;
+    let data = bytes(3000, 10);
+    let id = app.upload_reported(PROJECT, "ranged.bam", &data).await;
+    let file = json_of(app.complete(&id).await, 200).await;
+    let info = json_of(
+        app.api(Method::GET, &format!("/v2/files/{}/download_info", file["id"].as_str().unwrap())).send().await.unwrap(),
+        200,
+    )
+    .await;
+    let url = info["url"].as_str().unwrap();
+    let get = |range: Option<&'static str>| {
+        let mut req = app.http.get(url);
+        if let Some(r) = range {
+            req = req.header("Range", r);
+        }
+        req.send()
+    };
+    // sevenbridges-python downloads in ranged parts: each answer must hold just its range.
+    for (range, first, last) in [("bytes=0-1023", 0usize, 1023usize), ("bytes=1024-2047", 1024, 2047), ("bytes=2048-", 2048, 2999), ("bytes=2900-9999", 2900, 2999), ("bytes=-100", 2900, 2999)] {
+        let resp = get(Some(range)).await.unwrap();
+        assert_eq!(resp.status(), 206, "{range}");
+        assert_eq!(resp.headers()["content-range"], format!("bytes {first}-{last}/3000").as_str(), "{range}");
+        assert_eq!(resp.headers()["content-length"], (last - first + 1).to_string().as_str(), "{range}");
+        assert_eq!(resp.bytes().await.unwrap().to_vec(), data[first..=last].to_vec(), "{range}");
+    }
+    let whole = get(None).await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    assert_eq!(whole.bytes().await.unwrap().to_vec(), data);
+    // Several ranges are answered with the whole file, as S3 does; past the end is 416.
+    let several = get(Some("bytes=0-1,5-6")).await.unwrap();
+    assert_eq!(several.status(), 200);
+    assert_eq!(several.bytes().await.unwrap().len(), 3000);
+    let body = assert_refused(get(Some("bytes=3000-")).await.unwrap(), 416, "InvalidRange").await;
+    assert!(body.contains("3000 bytes"), "{body}");
 }

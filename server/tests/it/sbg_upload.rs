@@ -258,11 +258,10 @@ async fn files_are_listed_by_project_with_pages() {
         let id = app.upload_reported(PROJECT, name, &bytes(20, 14)).await;
         json_of(app.complete(&id).await, 200).await;
     }
-    let page1 = json_of(
-        app.api(Method::GET, &format!("/v2/files?project={PROJECT}&limit=2")).send().await.unwrap(),
-        200,
-    )
-    .await;
+    let resp = app.api(Method::GET, &format!("/v2/files?project={PROJECT}&limit=2")).send().await.unwrap();
+    // The total of all pages, in the header sevenbridges-python reads on every list.
+    assert_eq!(resp.headers()["x-total-matching-query"], "3");
+    let page1 = json_of(resp, 200).await;
     let names: Vec<&str> = page1["items"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["a.bam", "b.bam"]);
     assert!(page1["items"][0]["href"].as_str().unwrap().contains("/v2/files/"));
@@ -321,4 +320,53 @@ async fn a_restart_keeps_open_uploads_reported_parts_and_issued_urls() {
     json_of(app.report_many(&id, &[(2, e2), (3, e3)]).await, 200).await;
     let file = json_of(app.complete(&id).await, 200).await;
     assert_eq!(app.download(file["id"].as_str().unwrap()).await, data);
+}
+
+#[tokio::test]
+async fn every_api_route_also_answers_with_a_trailing_slash_as_the_official_client_calls_it() {
+    let dir = data_dir();
+    let app = spawn(dir.path(), |_| {}).await;
+    let data = bytes(2 * PART as usize + 10, 6);
+    let init = app
+        .api(Method::POST, "/v2/upload/multipart/")
+        .json(&json!({"project": PROJECT, "name": "slash.bam", "size": data.len(), "part_size": PART}))
+        .send()
+        .await
+        .unwrap();
+    let id = json_of(init, 200).await["upload_id"].as_str().unwrap().to_owned();
+    let listed = json_of(app.api(Method::GET, "/v2/upload/multipart/").send().await.unwrap(), 200).await;
+    assert!(listed["items"].as_array().unwrap().iter().any(|u| u["upload_id"] == json!(id)), "{listed}");
+    let mut bulk = Vec::new();
+    for (i, chunk) in data.chunks(PART as usize).enumerate() {
+        let n = i as u32 + 1;
+        let url = json_of(app.api(Method::GET, &format!("/v2/upload/multipart/{id}/part/{n}/")).send().await.unwrap(), 200).await;
+        let put = app.put(&url, chunk.to_vec()).await;
+        assert_eq!(put.status(), 200);
+        let report = json!({"part_number": n, "response": {"headers": {"ETag": put.headers()["etag"].to_str().unwrap()}}});
+        if n == 1 {
+            // One part reported alone, as sevenbridges-python does: `POST .../part/`.
+            json_of(app.api(Method::POST, &format!("/v2/upload/multipart/{id}/part/")).json(&report).send().await.unwrap(), 200).await;
+        } else {
+            bulk.push(report);
+        }
+    }
+    json_of(app.api(Method::POST, &format!("/v2/upload/multipart/{id}/")).json(&json!({"parts": bulk})).send().await.unwrap(), 200).await;
+    let details = json_of(app.api(Method::GET, &format!("/v2/upload/multipart/{id}/?list_parts=true")).send().await.unwrap(), 200).await;
+    assert_eq!(details["parts"].as_array().unwrap().len(), 3, "{details}");
+    let file = json_of(app.api(Method::POST, &format!("/v2/upload/multipart/{id}/complete/")).send().await.unwrap(), 200).await;
+    let file_id = file["id"].as_str().unwrap();
+    let got = json_of(app.api(Method::GET, &format!("/v2/files/{file_id}/")).send().await.unwrap(), 200).await;
+    assert_eq!(got["size"], json!(data.len()));
+    let files = json_of(app.api(Method::GET, &format!("/v2/files/?project={PROJECT}")).send().await.unwrap(), 200).await;
+    assert!(files["items"].as_array().unwrap().iter().any(|f| f["id"] == json!(file_id)), "{files}");
+    let info = json_of(app.api(Method::GET, &format!("/v2/files/{file_id}/download_info/")).send().await.unwrap(), 200).await;
+    assert_eq!(app.http.get(info["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap().to_vec(), data);
+
+    // Abort with a slash: the upload is gone.
+    let other = app.init(PROJECT, "gone.bam", 10).await["upload_id"].as_str().unwrap().to_owned();
+    assert_eq!(app.api(Method::DELETE, &format!("/v2/upload/multipart/{other}/")).send().await.unwrap().status(), 204);
+    error_of(app.api(Method::GET, &format!("/v2/upload/multipart/{other}")).send().await.unwrap(), 404, 8003).await;
+    // A slash is not a wildcard: two are not accepted, nor an unknown tail.
+    assert_eq!(app.api(Method::GET, &format!("/v2/files/{file_id}//")).send().await.unwrap().status(), 404);
+    assert_eq!(app.api(Method::GET, &format!("/v2/files/{file_id}/x/")).send().await.unwrap().status(), 404);
 }

@@ -254,6 +254,15 @@ impl StorageError {
         Self::new(StatusCode::NOT_FOUND, "NoSuchKey", format!("The file `{id}` does not exist."))
     }
 
+    /// A `Range` that starts at or past the end of the file (S3's `416 InvalidRange`).
+    pub fn invalid_range(size: u64) -> Self {
+        Self::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "InvalidRange",
+            format!("The requested range is not satisfiable: the file has {size} bytes."),
+        )
+    }
+
     /// The body is larger than the upload's part size.
     pub fn too_large(part_size: u64) -> Self {
         Self::new(

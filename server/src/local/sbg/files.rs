@@ -41,7 +41,7 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<HashMap<String,
     let (rows, total) = state.db.files(project, page.offset, page.limit)?;
     let items = rows.iter().map(|f| file_json(&state, f)).collect();
     let base = format!("{}/v2/files?project={project}", state.base_url);
-    Ok(Json(page.envelope(&base, items, total)).into_response())
+    Ok(page.answer(&base, items, total))
 }
 
 fn get_file(state: &AppState, id: &str) -> Result<FileRow, SbgError> {

@@ -35,8 +35,8 @@ use tower_http::cors::{Any, CorsLayer};
 /// README): the local store is for demos and tests on one machine, never for real data.
 pub const DEFAULT_SBG_TOKEN: &str = "local-sbg-token-not-a-secret";
 
-/// The header a part URL requires when [`SbgConfig::require_part_header`] is on; it is listed,
-/// with its value, in the `headers` of the part URL response.
+/// The header a part URL requires when [`SbgConfig::require_part_header`] is on (off by
+/// default); it is listed, with its value, in the `headers` of the part URL response.
 pub const PART_HEADER: &str = "x-local-part-token";
 
 /// The platform's smallest part (except the last): 5 MiB.
@@ -70,8 +70,10 @@ pub struct SbgConfig {
     /// Whether CORS exposes `ETag` to browsers (default true). Set false to test that a client
     /// reports clearly that it cannot read the header it must report.
     pub expose_etag: bool,
-    /// Whether part URLs require the [`PART_HEADER`] header listed in their `headers`
-    /// (default true), so a client that ignores `headers` fails loudly.
+    /// Whether part URLs also require the [`PART_HEADER`] header, listed in their `headers`
+    /// (default false: like the platform's presigned URLs, a part URL needs nothing but
+    /// itself and `headers` is `{}`, so the official clients, which `PUT` to `url` alone,
+    /// work). Tests switch it on to prove a client sends what `headers` lists.
     pub require_part_header: bool,
     /// HMAC key for the signed URLs. `None` (default): a random key kept in
     /// `{data_dir}/sbg/signing.key`, created on first start.
@@ -109,7 +111,7 @@ impl SbgConfig {
             rate_limit: 1000,
             rate_window: Duration::from_secs(300),
             expose_etag: true,
-            require_part_header: true,
+            require_part_header: false,
             signing_key: None,
         }
     }
@@ -187,24 +189,26 @@ impl AppState {
 /// `POST /v2/upload/multipart/{upload_id}/part`,
 /// `GET /v2/upload/multipart/{upload_id}/part/{part_number}`,
 /// `POST /v2/upload/multipart/{upload_id}/complete`, `GET /v2/files?project=owner/name`,
-/// `GET /v2/files/{id}`, `GET /v2/files/{id}/download_info`.
+/// `GET /v2/files/{id}`, `GET /v2/files/{id}/download_info`; each also with a trailing `/`.
 /// Storage (signed URLs, no token): `PUT /v2/_storage/parts/{upload_id}/{part_number}`,
 /// `GET /v2/_storage/files/{id}`.
 pub async fn router(config: SbgConfig) -> anyhow::Result<Router> {
     let cors = cors_layer(&config);
     let state = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
-    let api = Router::new()
-        .route("/v2/upload/multipart", post(uploads::init).get(uploads::list))
-        .route(
-            "/v2/upload/multipart/{upload_id}",
-            get(uploads::details).post(uploads::report_many).delete(uploads::abort),
-        )
-        .route("/v2/upload/multipart/{upload_id}/part", post(uploads::report_one))
-        .route("/v2/upload/multipart/{upload_id}/part/{part_number}", get(uploads::part_url))
-        .route("/v2/upload/multipart/{upload_id}/complete", post(uploads::complete))
-        .route("/v2/files", get(files::list))
-        .route("/v2/files/{file_id}", get(files::get))
-        .route("/v2/files/{file_id}/download_info", get(files::download_info))
+    // Every API route also answers with a trailing `/`, as the platform does: the official
+    // client reports parts with `POST /upload/multipart/{id}/part/`.
+    let api = [
+        ("/v2/upload/multipart", post(uploads::init).get(uploads::list)),
+        ("/v2/upload/multipart/{upload_id}", get(uploads::details).post(uploads::report_many).delete(uploads::abort)),
+        ("/v2/upload/multipart/{upload_id}/part", post(uploads::report_one)),
+        ("/v2/upload/multipart/{upload_id}/part/{part_number}", get(uploads::part_url)),
+        ("/v2/upload/multipart/{upload_id}/complete", post(uploads::complete)),
+        ("/v2/files", get(files::list)),
+        ("/v2/files/{file_id}", get(files::get)),
+        ("/v2/files/{file_id}/download_info", get(files::download_info)),
+    ]
+    .into_iter()
+    .fold(Router::new(), |api, (path, handler)| api.route(path, handler.clone()).route(&format!("{path}/"), handler))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard));
     let storage = Router::new()
         .route("/v2/_storage/parts/{upload_id}/{part_number}", put(storage::put_part))
@@ -219,6 +223,7 @@ fn cors_layer(config: &SbgConfig) -> CorsLayer {
         HeaderName::from_static("x-ratelimit-limit"),
         HeaderName::from_static("x-ratelimit-remaining"),
         HeaderName::from_static("x-ratelimit-reset"),
+        HeaderName::from_static(page::TOTAL_HEADER),
     ];
     if config.expose_etag {
         expose.push(axum::http::header::ETAG);

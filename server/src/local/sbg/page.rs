@@ -1,11 +1,17 @@
 //! Pagination as the platform does it: `offset` and `limit` in the query; answers
-//! `{href, items, links}` where `links` holds `next`/`prev` page links.
+//! `{href, items, links}` where `links` holds `next`/`prev` page links, with the total in the
+//! `X-Total-Matching-Query` header (which sevenbridges-python reads on every list).
 
 use std::collections::HashMap;
 
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::SbgError;
+
+/// The header that carries the number of items all pages hold together.
+pub const TOTAL_HEADER: &str = "x-total-matching-query";
 
 /// Items per page when `limit` is not given.
 pub const DEFAULT_LIMIT: u64 = 50;
@@ -53,5 +59,10 @@ impl Page {
             links.push(json!({"href": at(self.offset.saturating_sub(self.limit)), "rel": "prev", "method": "GET"}));
         }
         json!({"href": at(self.offset), "items": items, "links": links})
+    }
+
+    /// The answer for this page: [`Page::envelope`] as JSON, `X-Total-Matching-Query: total`.
+    pub fn answer(&self, base: &str, items: Vec<Value>, total: u64) -> Response {
+        ([(TOTAL_HEADER, total.to_string())], Json(self.envelope(base, items, total))).into_response()
     }
 }

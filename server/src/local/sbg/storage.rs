@@ -143,28 +143,101 @@ pub async fn put_part(
     Ok((StatusCode::OK, [(header::ETAG, format!("\"{etag}\""))]).into_response())
 }
 
-/// `GET /v2/_storage/files/{file_id}?expires&nonce&signature`: the file's bytes.
+/// What a `Range` header asks of a file of `size` bytes, as S3 reads it: `Ok(None)` for the
+/// whole file (no header, or one this store does not read: several ranges, other units,
+/// malformed, which S3 also answers with the whole object), `Ok(Some((first, last)))` for one
+/// range (inclusive, `last` clamped to the end), `Err` when it starts at or past the end.
+fn byte_range(headers: &HeaderMap, size: u64) -> Result<Option<(u64, u64)>, StorageError> {
+    let Some(spec) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().strip_prefix("bytes=")) else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else { return Ok(None) };
+    let num = |s: &str| if s.is_empty() { Ok(None) } else { s.parse::<u64>().map(Some).map_err(|_| ()) };
+    let (Ok(first), Ok(last)) = (num(first.trim()), num(last.trim())) else { return Ok(None) };
+    match (first, last) {
+        (None, None) => Ok(None),
+        (Some(f), Some(l)) if l < f => Ok(None),
+        (Some(f), _) if f >= size => Err(StorageError::invalid_range(size)),
+        (Some(f), l) => Ok(Some((f, l.map_or(size - 1, |l| l.min(size - 1))))),
+        (None, Some(_)) if size == 0 => Ok(None),
+        (None, Some(0)) => Err(StorageError::invalid_range(size)),
+        (None, Some(n)) => Ok(Some((size - n.min(size), size - 1))),
+    }
+}
+
+/// `GET /v2/_storage/files/{file_id}?expires&nonce&signature`: the file's bytes; one
+/// `Range: bytes=first-last` (or `first-`, `-suffix`) gets `206` with `Content-Range`, as S3
+/// answers (the official client downloads in ranged parts).
 pub async fn download(
     State(state): State<AppState>,
     Path(file_id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Result<Response, StorageError> {
     authorise(&state, "GET", &part_url::file_path(&file_id), &q, &format!("file {file_id}"))?;
     let file = match state.db.file(&file_id)? {
         Some(f) if ids::is_hex_id(&file_id, 24) => f,
         _ => return Err(StorageError::no_such_file(&file_id)),
     };
-    let disk = tokio::fs::File::open(state.dirs.root.join("files").join(&file.id)).await?;
+    let size = file.size;
+    let range = byte_range(&headers, size)?;
+    let mut disk = tokio::fs::File::open(state.dirs.root.join("files").join(&file.id)).await?;
     // Quotes and non-ASCII would break the header; the name is only a hint to browsers.
     let hint: String = file.name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (header::CONTENT_LENGTH, file.size.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{hint}\"")),
-        ],
-        Body::from_stream(tokio_util::io::ReaderStream::new(disk)),
-    )
-        .into_response())
+    let mut response_headers = vec![
+        (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+        (header::ACCEPT_RANGES, "bytes".to_owned()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{hint}\"")),
+    ];
+    let (status, body) = match range {
+        None => {
+            response_headers.push((header::CONTENT_LENGTH, size.to_string()));
+            (StatusCode::OK, Body::from_stream(tokio_util::io::ReaderStream::new(disk)))
+        }
+        Some((first, last)) => {
+            use tokio::io::{AsyncReadExt, AsyncSeekExt};
+            disk.seek(std::io::SeekFrom::Start(first)).await?;
+            let len = last - first + 1;
+            response_headers.push((header::CONTENT_LENGTH, len.to_string()));
+            response_headers.push((header::CONTENT_RANGE, format!("bytes {first}-{last}/{size}")));
+            (StatusCode::PARTIAL_CONTENT, Body::from_stream(tokio_util::io::ReaderStream::new(disk.take(len))))
+        }
+    };
+    let mut response = (status, body).into_response();
+    for (name, value) in response_headers {
+        response.headers_mut().insert(name, value.parse().map_err(|_| StorageError::internal("header value"))?);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(value: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, u16> {
+        let mut h = HeaderMap::new();
+        if let Some(v) = value {
+            h.insert(header::RANGE, v.parse().unwrap());
+        }
+        byte_range(&h, size).map_err(|e| e.into_response().status().as_u16())
+    }
+
+    #[test]
+    fn ranges_are_read_as_s3_reads_them() {
+        assert_eq!(range(None, 10), Ok(None));
+        assert_eq!(range(Some("bytes=0-4"), 10), Ok(Some((0, 4))));
+        assert_eq!(range(Some("bytes=5-"), 10), Ok(Some((5, 9))));
+        assert_eq!(range(Some("bytes=5-100"), 10), Ok(Some((5, 9))), "clamped to the end");
+        assert_eq!(range(Some("bytes=-3"), 10), Ok(Some((7, 9))), "suffix");
+        assert_eq!(range(Some("bytes=-30"), 10), Ok(Some((0, 9))), "suffix longer than the file");
+        assert_eq!(range(Some("bytes=10-"), 10), Err(416));
+        assert_eq!(range(Some("bytes=-0"), 10), Err(416));
+        for ignored in ["bytes=0-1,3-4", "items=0-1", "bytes=x-1", "bytes=4-2", "bytes=", "bytes=-"] {
+            assert_eq!(range(Some(ignored), 10), Ok(None), "{ignored}: the whole file");
+        }
+        assert_eq!(range(Some("bytes=-5"), 0), Ok(None), "an empty file is served whole");
+    }
 }

@@ -162,7 +162,7 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<HashMap<String,
     let page = Page::from_query(&q)?;
     let (rows, total) = state.db.uploads(page.offset, page.limit)?;
     let items = rows.iter().map(|u| upload_json(&state, u)).collect();
-    Ok(Json(page.envelope(&format!("{}/v2/upload/multipart", state.base_url), items, total)).into_response())
+    Ok(page.answer(&format!("{}/v2/upload/multipart", state.base_url), items, total))
 }
 
 /// `GET /v2/upload/multipart/{upload_id}[?list_parts=true]`: the upload, with its reported
