@@ -1,4 +1,4 @@
-//! Hashing off the main thread: a pool of Web Workers, one per core, each running its own
+//! Hashing off the main thread: a pool of Web Workers, one per core but one, each running its own
 //! instance of this package's wasm module (the raw kernel of [`crate::kernel`]).
 //!
 //! - Workers start from a Blob URL of `reader.js` + `hash_worker.js` (embedded here), so nothing has to be
@@ -582,8 +582,8 @@ impl Pool {
 
 /// The cores the pool may use, from `navigator.hardwareConcurrency` (2 when unknown), which is
 /// a hint, not a count: capped at [`MAX_WORKERS`], and WebKit's figure (Safari, WebKitGTK:
-/// `navigator.vendor` "Apple Computer, Inc.") is rounded up against fingerprinting to 4 on any
-/// machine with fewer than 8 cores (4 on a 2-core one), so 4 there counts as 2.
+/// `navigator.vendor` "Apple Computer, Inc.") is rounded up against fingerprinting (WebKitGTK
+/// 2.50 says 4 on a 2-core machine), so 4 there counts as 2: the least it may stand for.
 pub fn cores() -> usize {
     let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).ok();
     let get = |k: &str| navigator.as_ref().and_then(|n| Reflect::get(n, &k.into()).ok());
