@@ -151,7 +151,7 @@ pub struct UploadSpec {
     pub concurrency: Option<u32>,
     /// Bytes read into wasm memory at once for hashing (default 4 MiB).
     pub chunk_size: Option<u64>,
-    /// Hash in Web Workers, one per core (default true); `false` hashes on the main thread.
+    /// Hash in Web Workers, one per core but one (default true); `false` hashes on the main thread.
     pub hash_in_workers: Option<bool>,
     /// Retry policy.
     pub retry: Option<RetryConfig>,

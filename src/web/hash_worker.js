@@ -5,7 +5,7 @@
 // src/web/reader.js, prepended to this source by pool.rs) and copies them into one reused wasm
 // buffer, so the page's main thread neither reads nor hashes part bytes.
 //
-// page -> worker  {type:'init', module} | {type:'job', id, blob, kind, chunk, stallMs, stallEvery} | {type:'cancel', id}
+// page -> worker  {type:'init', module} | {type:'job', id, blob, kind, chunk, stallMs, stallEvery, noByob} | {type:'cancel', id}
 // worker -> page  {type:'ready'} | {type:'failed', message}
 //                 {type:'progress', id, bytes} | {type:'done', id, text, restarts}
 //                 {type:'error', id, message, read, at} | {type:'cancelled', id}
@@ -46,7 +46,7 @@ function room(s, n) {
   return s.buf;
 }
 
-async function run(s, { id, blob, kind, chunk, stallMs, stallEvery }) {
+async function run(s, { id, blob, kind, chunk, stallMs, stallEvery, noByob }) {
   const stats = { restarts: 0 };
   const { k } = s;
   const h = k.rsu_hasher_new(kind);
@@ -54,7 +54,7 @@ async function run(s, { id, blob, kind, chunk, stallMs, stallEvery }) {
   let at = 0;
   let unreported = 0;
   try {
-    for await (const bytes of byobChunks(blob, chunk, stallMs || 3000, stats, stallEvery || 0)) {
+    for await (const bytes of byobChunks(blob, chunk, stallMs || 3000, stats, stallEvery || 0, !!noByob)) {
       if (cancelled.delete(id)) {
         k.rsu_hasher_drop(h);
         return postMessage({ type: 'cancelled', id });

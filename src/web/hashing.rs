@@ -137,6 +137,8 @@ pub fn hash_blob(
     let stall = opt("readStallMs").map(|v| v.as_f64().unwrap_or(-1.0));
     // Undocumented test hook: every n-th worker read hangs until the stall watchdog cancels it.
     let simulate_stall_every = opt("_stallEveryNthRead").and_then(|v| v.as_f64()).map_or(0, |n| n.clamp(0.0, 1e9) as u32);
+    // Undocumented test hook: read as engines without BYOB reads do (WebKit), in any engine.
+    let no_byob = opt("_noByob").is_some_and(|v| v.is_truthy());
     wasm_bindgen_futures::future_to_promise(async move {
         let kind = kind.ok_or_else(|| {
             to_js(&Error::invalid_input(format!(
@@ -159,7 +161,7 @@ pub fn hash_blob(
             Some(ms) => return Err(to_js(&Error::invalid_input(format!("`readStallMs` must be 1 to 3600000 (got {ms})")))),
         };
         let fastq = matches!(kind, Kind::FastqMd5 | Kind::FastqSha256 | Kind::FastqSha512);
-        let job = JobSpec { kind, chunk, dedicated: fastq, use_workers, read_stall_ms, simulate_stall_every };
+        let job = JobSpec { kind, chunk, dedicated: fastq, use_workers, read_stall_ms, simulate_stall_every, no_byob };
         let d = pool::hash_blob(&blob, &job, Rc::new(|_| {}), &Control::default()).await.map_err(|e| {
             to_js(&match e {
                 HashError::Read { at, detail } => Error::invalid_input(format!("the blob could not be read at byte {at}: {detail}")),

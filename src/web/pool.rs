@@ -1,4 +1,4 @@
-//! Hashing off the main thread: a pool of Web Workers, one per core, each running its own
+//! Hashing off the main thread: a pool of Web Workers, one per core but one, each running its own
 //! instance of this package's wasm module (the raw kernel of [`crate::kernel`]).
 //!
 //! - Workers start from a Blob URL of `reader.js` + `hash_worker.js` (embedded here), so nothing has to be
@@ -8,9 +8,10 @@
 //! - A job is a `Blob` (a part's slice, or a whole source for a FASTQ ETag) plus a kind; the
 //!   worker reads it itself (`chunk` bytes at a time, copied into one reused wasm buffer) and
 //!   answers with the digest. The main thread never touches the bytes.
-//! - Shared workers are started on demand up to `navigator.hardwareConcurrency` (at most 8) and
-//!   stop after 30 s idle. An upload keeps at most [`upload_hash_jobs`] (cores - 1) part
-//!   hashes in flight, so one core stays free for the page. A *dedicated* job (a whole-file
+//! - Shared workers are started on demand up to one per core but one (at least one), so one
+//!   core stays free for the page; the cores come from [`cores`], which caps
+//!   `navigator.hardwareConcurrency` (at most 8; WebKit's rounded-up 4 counts as 2). They stop
+//!   after 30 s idle. An upload keeps at most [`upload_hash_jobs`] part hashes in flight. A *dedicated* job (a whole-file
 //!   ETag stream, which runs for the whole upload) gets a worker of its own, so it never
 //!   starves part hashing.
 //! - A worker that sends nothing for `STALL_MS` while it has a job is stopped and its job
@@ -50,11 +51,19 @@ fn worker_source() -> String {
 
 #[wasm_bindgen(module = "/src/web/reader.js")]
 extern "C" {
-    /// Reads `blob` in BYOB chunks of `chunk` bytes, calling `on_chunk` with each (a view that
-    /// the next read reuses); `on_chunk` returning false, or `ctl.stopped` set, stops it.
-    /// Resolves to the restarts.
+    /// Reads `blob` in chunks of at most `chunk` bytes (BYOB reads where the engine has them,
+    /// else a default reader copied into one buffer; `no_byob` forces the latter), calling
+    /// `on_chunk` with each (a view that the next read reuses); `on_chunk` returning false, or
+    /// `ctl.stopped` set, stops it. Resolves to the restarts.
     #[wasm_bindgen(js_name = forEachChunk, catch)]
-    fn for_each_chunk(blob: &Blob, chunk: f64, stall_ms: f64, ctl: &Object, on_chunk: &Closure<dyn FnMut(Uint8Array) -> bool>) -> Result<Promise, JsValue>;
+    fn for_each_chunk(
+        blob: &Blob,
+        chunk: f64,
+        stall_ms: f64,
+        ctl: &Object,
+        on_chunk: &Closure<dyn FnMut(Uint8Array) -> bool>,
+        no_byob: bool,
+    ) -> Result<Promise, JsValue>;
 }
 
 const MAX_WORKERS: usize = 8;
@@ -123,12 +132,15 @@ pub struct JobSpec {
     pub read_stall_ms: u32,
     /// Tests only: every n-th worker read hangs until the stall watchdog cancels it (0: never).
     pub simulate_stall_every: u32,
+    /// Tests only: read with a default stream reader, as in engines without BYOB reads
+    /// (WebKit), even where a BYOB reader exists.
+    pub no_byob: bool,
 }
 
 impl JobSpec {
     /// A shared-worker job of `kind` reading `chunk` bytes at a time, with the default stall limit.
     pub fn new(kind: Kind, chunk: u64) -> Self {
-        JobSpec { kind, chunk, dedicated: false, use_workers: true, read_stall_ms: DEFAULT_READ_STALL_MS, simulate_stall_every: 0 }
+        JobSpec { kind, chunk, dedicated: false, use_workers: true, read_stall_ms: DEFAULT_READ_STALL_MS, simulate_stall_every: 0, no_byob: false }
     }
 }
 
@@ -177,7 +189,7 @@ async fn hash_on_main_thread(blob: &Blob, job: &JobSpec, progress: Rc<dyn Fn(u64
     let guard = StopOnDrop { ctl: Object::new(), _on_chunk: on_chunk };
     let read_error = |e: JsValue| HashError::Read { at: state.borrow().at, detail: js_detail(&e) };
     let promise =
-        for_each_chunk(blob, job.chunk as f64, f64::from(job.read_stall_ms.max(1)), &guard.ctl, &guard._on_chunk).map_err(read_error)?;
+        for_each_chunk(blob, job.chunk as f64, f64::from(job.read_stall_ms.max(1)), &guard.ctl, &guard._on_chunk, job.no_byob).map_err(read_error)?;
     let restarts = control.unless_aborted(JsFuture::from(promise)).await.map_err(|_| HashError::Aborted)?.map_err(read_error)?;
     drop(guard);
     let st = Rc::try_unwrap(state).map_err(|_| HashError::Aborted)?.into_inner();
@@ -219,6 +231,7 @@ struct Job {
     chunk: u64,
     stall_ms: u32,
     stall_every: u32,
+    no_byob: bool,
     progress: Rc<dyn Fn(u64)>,
     reply: oneshot::Sender<Reply>,
 }
@@ -300,7 +313,7 @@ impl Pool {
             me: me.clone(),
             url,
             module,
-            max: cores.clamp(1, MAX_WORKERS),
+            max: shared_workers(cores),
             slots: RefCell::new(Vec::new()),
             queue: RefCell::new(VecDeque::new()),
             next_id: Cell::new(1),
@@ -319,7 +332,7 @@ impl Pool {
     fn submit(&self, blob: Blob, spec: &JobSpec, progress: Rc<dyn Fn(u64)>) -> JobFuture {
         let (reply, rx) = oneshot::channel();
         let id = self.fresh_id();
-        let job = Job { id, blob, kind: spec.kind, chunk: spec.chunk.max(1), stall_ms: spec.read_stall_ms.max(1), stall_every: spec.simulate_stall_every, progress, reply };
+        let job = Job { id, blob, kind: spec.kind, chunk: spec.chunk.max(1), stall_ms: spec.read_stall_ms.max(1), stall_every: spec.simulate_stall_every, no_byob: spec.no_byob, progress, reply };
         if spec.dedicated {
             match self.spawn(true) {
                 Ok(slot) => self.start_on(slot, job),
@@ -361,6 +374,7 @@ impl Pool {
         let _ = Reflect::set(&msg, &"chunk".into(), &(job.chunk as f64).into());
         let _ = Reflect::set(&msg, &"stallMs".into(), &job.stall_ms.into());
         let _ = Reflect::set(&msg, &"stallEvery".into(), &job.stall_every.into());
+        let _ = Reflect::set(&msg, &"noByob".into(), &job.no_byob.into());
         let mut slots = self.slots.borrow_mut();
         let Some(s) = slots.iter_mut().find(|s| s.id == slot) else { return };
         match s.worker.post_message(&msg) {
@@ -566,23 +580,37 @@ impl Pool {
     }
 }
 
-/// `navigator.hardwareConcurrency` (2 when unknown).
+/// The cores the pool may use, from `navigator.hardwareConcurrency` (2 when unknown), which is
+/// a hint, not a count: capped at [`MAX_WORKERS`], and WebKit's figure (Safari, WebKitGTK:
+/// `navigator.vendor` "Apple Computer, Inc.") is rounded up against fingerprinting (WebKitGTK
+/// 2.50 says 4 on a 2-core machine), so 4 there counts as 2: the least it may stand for.
 pub fn cores() -> usize {
-    Reflect::get(&js_sys::global(), &"navigator".into())
-        .and_then(|n| Reflect::get(&n, &"hardwareConcurrency".into()))
-        .ok()
-        .and_then(|c| c.as_f64())
-        .filter(|c| *c >= 1.0)
-        .unwrap_or(2.0) as usize
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).ok();
+    let get = |k: &str| navigator.as_ref().and_then(|n| Reflect::get(n, &k.into()).ok());
+    let reported = get("hardwareConcurrency").and_then(|c| c.as_f64()).filter(|c| *c >= 1.0).map_or(2, |c| c.min(1024.0) as usize);
+    let webkit = get("vendor").and_then(|v| v.as_string()).is_some_and(|v| v.starts_with("Apple"));
+    usable_cores(reported, webkit)
+}
+
+/// [`cores`] from the reported figure and whether the engine is WebKit.
+fn usable_cores(reported: usize, webkit: bool) -> usize {
+    let n = if webkit && reported == 4 { 2 } else { reported };
+    n.clamp(1, MAX_WORKERS)
+}
+
+/// Shared workers the pool runs at most: one per core but one, which stays free for the page's
+/// main thread (at least one).
+fn shared_workers(cores: usize) -> usize {
+    cores.saturating_sub(1).clamp(1, MAX_WORKERS)
 }
 
 /// Part hashes one upload keeps in flight: one per core but one, which stays free for the
 /// page's main thread and the browser's network work. Measured on 2 cores (BENCHMARKS.md):
 /// two hashing workers left the main thread with 90 ms tasks and the renderer 12 % larger on
 /// a 4 GiB file than on a 1 GiB one, for no faster upload; one worker: no task over 50 ms.
-/// `hashBlob` calls are not limited: hashing alone uses every core.
+/// `hashBlob` calls share the same shared workers (one per core but one).
 pub fn upload_hash_jobs() -> usize {
-    cores().saturating_sub(1).clamp(1, MAX_WORKERS)
+    shared_workers(cores())
 }
 
 fn warn_off(why: &str) {

@@ -59,7 +59,7 @@ export interface UploadOptions extends ConnectionOptions {
   concurrency?: number;
   /** Bytes read into wasm memory at once for hashing, 1 KiB..64 MiB. Default 4 MiB. */
   chunkSize?: number;
-  /** Hash in Web Workers, one per core, each with its own instance of this package's wasm: the
+  /** Hash in Web Workers, one per core but one (kept for the page), each with its own instance of this package's wasm: the
    * page's main thread never reads or hashes part bytes. Workers start from a Blob URL (a
    * Content-Security-Policy must allow `worker-src blob:`); where they cannot run, hashing falls
    * back to the main thread with one console warning. `false` always hashes on the main thread.

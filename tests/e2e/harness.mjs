@@ -1,10 +1,11 @@
 // Shared harness for the browser end-to-end tests: starts a real `readset-server demo` on
-// free loopback ports with a fresh data folder, and a headless Chromium from the system.
+// free loopback ports with a fresh data folder, and a headless browser from the system:
+// Chromium, or Firefox ESR (over WebDriver BiDi) when READSET_BROWSER=firefox.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, firefox } from 'playwright-core';
 
 export const CHROMIUM_ARGS = [
   '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
@@ -52,8 +53,21 @@ export async function startDemo(extraArgs = []) {
   };
 }
 
-/** Launches the system Chromium headless. */
+/** The engine the suite runs in: READSET_BROWSER, `chromium` (default) or `firefox`. */
+export const BROWSER = process.env.READSET_BROWSER || 'chromium';
+if (!['chromium', 'firefox'].includes(BROWSER)) throw new Error(`READSET_BROWSER must be chromium or firefox, not ${JSON.stringify(BROWSER)}`);
+
+/** For tests that cannot run outside Chromium: `test(name, chromiumOnly('why'), fn)` skips
+ *  them, saying why, in other engines. */
+export function chromiumOnly(why) {
+  return BROWSER === 'chromium' ? {} : { skip: `Chromium only: ${why}` };
+}
+
+/** Launches the system Chromium (or Firefox ESR, see BROWSER) headless. */
 export function launchBrowser() {
+  if (BROWSER === 'firefox') {
+    return firefox.launch({ channel: 'moz-firefox', executablePath: process.env.FIREFOX_BIN ?? '/usr/bin/firefox-esr', headless: true });
+  }
   return chromium.launch({ executablePath: process.env.CHROME_BIN ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }
 
