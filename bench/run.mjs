@@ -171,6 +171,65 @@ execFileSync(join(HERE, 'node_modules/.bin/esbuild'), [join(HERE, 'sdk-entry.mjs
 // The local store's default credentials (readset-server's store::DEFAULT_*; public, local only).
 const STORE_KEYS = { region: 'us-east-1', accessKeyId: 'AKIDLOCALREADSETSTORE', secretAccessKey: 'local-readset-store-secret-do-not-use-in-production' };
 
+/** Renderer memory in WebKitGTK: for a small and a large file, the summed RSS of the
+ *  WebKitWebProcess processes below a WebKitWebDriver this starts (in its own process group, so
+ *  stopping it stops Xvfb and MiniBrowser too), idle and while the library uploads. */
+async function webkitMemory(pageUrl, work) {
+  const { Builder, By } = await import('selenium-webdriver');
+  const port = Number(execFileSync('python3', ['-c', 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])']).toString().trim());
+  const driverProc = spawn('xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', 'WebKitWebDriver', '--host=127.0.0.1', `--port=${port}`], { detached: true, stdio: 'ignore' });
+  const driverUrl = `http://127.0.0.1:${port}`;
+  const webProcesses = () => {
+    const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+    const parent = new Map(pids.map((p) => [p, procStatus(p)?.ppid ?? 0]));
+    const below = (p) => { for (let i = 0; i < 12 && p > 1; i++) { p = parent.get(p) ?? 0; if (p === driverProc.pid) return true; } return false; };
+    return pids.filter((p) => (cmdline(p)[0] ?? '').endsWith('WebKitWebProcess') && below(p));
+  };
+  const out = {};
+  try {
+    for (let i = 0; ; i++) {
+      if ((await fetch(`${driverUrl}/status`).catch(() => null))?.ok) break;
+      if (i >= 100) throw new Error('WebKitWebDriver did not start in 20 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const [label, bytes] of [['small', S.memSmall], ['large', S.memLarge]]) {
+      log(`memory in WebKitGTK, ${fmt(bytes / MiB, 0)} MiB upload`);
+      const path = writeRandomFile(join(work, `webkit-mem-${label}.bam`), bytes);
+      const driver = await new Builder().usingServer(driverUrl).withCapabilities({
+        browserName: 'MiniBrowser',
+        'webkitgtk:browserOptions': { binary: process.env.READSET_MINIBROWSER ?? '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser', args: ['--automation'] },
+      }).build();
+      try {
+        await driver.manage().setTimeouts({ script: 30 * 60_000 });
+        await driver.get(`${pageUrl}/index.html`);
+        for (let i = 0; !(await driver.executeScript('return window.benchReady === true')); i++) {
+          if (i >= 300) throw new Error('bench page did not load in WebKitGTK');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await driver.findElement(By.css('#file')).sendKeys(path);
+        await new Promise((r) => setTimeout(r, 500));
+        const idleS = sampler(webProcesses);
+        await new Promise((r) => setTimeout(r, 500));
+        const idle = idleS.stop().peak;
+        const s = sampler(webProcesses);
+        const x = await driver.executeAsyncScript(
+          'const done = arguments[arguments.length - 1]; window.uploadLibrary(arguments[0], arguments[1]).then(done, (e) => done({ error: String(e && e.message || e) }))',
+          S.memPart, CONCURRENCY);
+        const { peak, samples } = s.stop();
+        if (x.error) throw new Error(`upload in WebKitGTK failed: ${x.error}`);
+        if (!idle || !peak) throw new Error('no WebKitWebProcess found below WebKitWebDriver');
+        out[label] = { bytes, idle, peak, samples, processes: webProcesses().length, ms: x.ms };
+      } finally {
+        await driver.quit().catch(() => {});
+        rmSync(path, { force: true });
+      }
+    }
+  } finally {
+    try { process.kill(-driverProc.pid, 'SIGTERM'); } catch { /* gone */ }
+  }
+  return out;
+}
+
 let server, browser;
 const marker = `--readset-bench=${process.pid}-${Date.now()}`;
 try {
@@ -381,6 +440,23 @@ try {
     row('4 mem', `renderer peak, ${fmt(S.memLarge / MiB, 0)} MiB file`, mem.large.peak / MiB, 'MiB');
     rowMax('4 mem', `peak growth, ${fmt(S.memLarge / MiB, 0)} vs ${fmt(S.memSmall / MiB, 0)} MiB file`, growth * 100, '%', 10);
     rowMax('4 mem', `peak above idle (concurrency ${CONCURRENCY})`, (mem.large.peak - mem.large.idle) / MiB, 'MiB', budget / MiB);
+
+    // The same measure in WebKitGTK (the engine of Safari), where reads take the no-BYOB path:
+    // the summed RSS of its web processes, driven over W3C WebDriver (selenium-webdriver against
+    // WebKitWebDriver under xvfb-run; Playwright cannot drive the stock MiniBrowser). Skipped,
+    // with a row saying so, where WebKitWebDriver or xvfb-run is missing (`./run test` installs them).
+    if (existsSync('/usr/bin/WebKitWebDriver') && spawnSync('sh', ['-c', 'command -v xvfb-run']).status === 0) {
+      mem.webkit = await webkitMemory(pageUrl, work);
+      const w = mem.webkit;
+      const wGrowth = (w.large.peak - w.small.peak) / w.small.peak;
+      row('4 mem', 'WebKit web process idle', w.large.idle / MiB, 'MiB');
+      row('4 mem', `WebKit web process peak, ${fmt(S.memSmall / MiB, 0)} MiB file`, w.small.peak / MiB, 'MiB');
+      row('4 mem', `WebKit web process peak, ${fmt(S.memLarge / MiB, 0)} MiB file`, w.large.peak / MiB, 'MiB');
+      rowMax('4 mem', `WebKit peak growth, ${fmt(S.memLarge / MiB, 0)} vs ${fmt(S.memSmall / MiB, 0)} MiB file`, wGrowth * 100, '%', 10);
+      rowMax('4 mem', `WebKit peak above idle (concurrency ${CONCURRENCY})`, (w.large.peak - w.large.idle) / MiB, 'MiB', budget / MiB);
+    } else {
+      row('4 mem', 'WebKit: skipped (no WebKitWebDriver or xvfb-run)', null, '');
+    }
 
     log('memory, proxy forwarding 8 concurrent parts');
     const path = writeRandomFile(join(work, 'proxy.bam'), 8 * S.proxyPart);
