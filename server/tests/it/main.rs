@@ -4,7 +4,8 @@
 //! One binary instead of one per file: each test binary links the whole server and the AWS SDK,
 //! so twenty of them cost minutes of linking and gigabytes of disk per build. The shared helpers
 //! are the `*_common` modules; a test file is a module named for what it covers.
-//! (`proxy_cli` stays a binary of its own: it sets process environment variables.)
+//! (`proxy_cli` stays a binary of its own: it sets process environment variables; so does
+//! `proxy_logs`: it captures the process's `tracing` output.)
 
 // Shared helpers: `support` (raw HTTP client, SigV4 signer, store timings) under the rest.
 mod support;
@@ -30,7 +31,6 @@ mod sbg_upload;
 mod proxy_access;
 mod proxy_forwarding;
 mod proxy_hostile;
-mod proxy_logs;
 mod proxy_oidc;
 mod proxy_ownership;
 mod proxy_ratelimit;

@@ -7,10 +7,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -201,27 +197,10 @@ pub fn verify_sigv4(method: &str, path_and_query: &str, headers: &HeaderMap, bod
         let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) else { return false };
         signed.push((name.to_owned(), value.to_owned()));
     }
-    let identity: Identity = Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "test").into();
-    let mut settings = SigningSettings::default();
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(REGION)
-        .name("omics")
-        .time(time)
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let body = match body {
-        Some(b) => SignableBody::Bytes(b),
-        None => SignableBody::UnsignedPayload,
+    let signed: Vec<(&str, &str)> = signed.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let Some((_, expected)) = crate::support::sigv4_sign(host, (ACCESS_KEY_ID, SECRET_ACCESS_KEY), method, path_and_query, &signed, body, time) else {
+        return false;
     };
-    let url = format!("http://{host}{path_and_query}");
-    let Ok(request) = SignableRequest::new(method, url, signed.iter().map(|(k, v)| (k.as_str(), v.as_str())), body) else { return false };
-    let Ok(output) = sign(request, &params) else { return false };
-    let (instructions, expected) = output.into_parts();
-    let _ = instructions;
     expected == signature
         && headers.get("x-amz-content-sha256").is_some()
 }

@@ -1,7 +1,13 @@
 //! Logs carry the request id on every line and never a token, a secret or an Authorization
-//! header.
+//! header. (Own test binary: `tracing` keeps per-callsite state process-wide, and with other
+//! tests installing their own subscribers on other threads at the same time a line here went
+//! missing now and then.)
 
-use crate::proxy_common;
+#[path = "it/proxy_common.rs"]
+mod proxy_common;
+#[allow(dead_code)]
+#[path = "it/support.rs"]
+mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
