@@ -43,11 +43,11 @@ extern "C" {
 }
 
 /// Sets the page's request limits, shared by every upload and listing on the page:
-/// `{ concurrency?: number, requestsPerSecond?: number }` (defaults 16 and no rate limit).
-/// Throws `invalid_input` on a bad value.
+/// `{ concurrency?: number, requestsPerSecond?: number }` (defaults 16 and no rate limit);
+/// called with nothing, it restores the defaults. Throws `invalid_input` on a bad value.
 #[wasm_bindgen(js_name = configureRequestQueue)]
-pub fn configure_request_queue(options: RequestQueueOptionsArg) -> Result<(), JsValue> {
-    let value: JsValue = options.into();
+pub fn configure_request_queue(options: Option<RequestQueueOptionsArg>) -> Result<(), JsValue> {
+    let value: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let config: QueueConfig = if value.is_undefined() || value.is_null() {
         QueueConfig::default()
     } else {

@@ -7,6 +7,7 @@ import init, {
   version,
   uploadReadSet,
   hashBlob,
+  configureRequestQueue,
   ReadSetUploader,
   SequenceStoreClient,
   type InitInput,
@@ -189,4 +190,9 @@ export async function listing(): Promise<void> {
   await hashBlob(new Blob(['x']), 'MD5', { workers: 2 });
   // @ts-expect-error: the algorithms are named
   await hashBlob(new Blob(['x']), 'CRC32');
+
+  configureRequestQueue({ concurrency: 8, requestsPerSecond: 10 });
+  configureRequestQueue(); // back to the defaults
+  // @ts-expect-error: the queue options are typed
+  configureRequestQueue({ maxInFlight: 4 });
 }
