@@ -107,6 +107,21 @@ pub async fn fingerprint(blob: &Blob) -> Result<Fingerprint, Error> {
     Ok(Fingerprint { name, size, last_modified, edge_sha256: sha.finish_hex() })
 }
 
+/// Detaches an IndexedDB request's handlers when dropped, before their closures are freed: a
+/// future dropped while waiting (an aborted upload) must not leave the request pointing at freed
+/// closures, whose late event would throw "closure invoked ... after being dropped" on the page.
+struct Handlers<'a> {
+    req: &'a IdbRequest,
+    _closures: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+impl Drop for Handlers<'_> {
+    fn drop(&mut self) {
+        self.req.set_onsuccess(None);
+        self.req.set_onerror(None);
+    }
+}
+
 /// Waits for an IndexedDB request to succeed; returns its result.
 async fn done(req: &IdbRequest) -> Result<JsValue, Error> {
     let (tx, rx) = oneshot::channel::<bool>();
@@ -124,13 +139,25 @@ async fn done(req: &IdbRequest) -> Result<JsValue, Error> {
     });
     req.set_onsuccess(Some(ok.as_ref().unchecked_ref()));
     req.set_onerror(Some(fail.as_ref().unchecked_ref()));
+    let handlers = Handlers { req, _closures: vec![ok, fail] };
     let success = rx.await.unwrap_or(false);
-    req.set_onsuccess(None);
-    req.set_onerror(None);
+    drop(handlers);
     if success {
         req.result().map_err(|e| idb_err("request", e))
     } else {
         Err(idb_err("request", req.error().ok().flatten().map(|e| e.message())))
+    }
+}
+
+/// Detaches `onupgradeneeded` when dropped (see [`Handlers`]).
+struct UpgradeHandler<'a> {
+    req: &'a IdbOpenDbRequest,
+    _closure: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for UpgradeHandler<'_> {
+    fn drop(&mut self) {
+        self.req.set_onupgradeneeded(None);
     }
 }
 
@@ -150,8 +177,9 @@ async fn open() -> Result<IdbDatabase, Error> {
         }
     });
     req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+    let handler = UpgradeHandler { req: &req, _closure: upgrade };
     let db = done(&req).await;
-    req.set_onupgradeneeded(None);
+    drop(handler);
     Ok(db?.unchecked_into())
 }
 
