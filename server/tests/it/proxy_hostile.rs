@@ -23,13 +23,13 @@ fn tampered_jwt() -> String {
     // Re-encode the payload with another store but keep the original signature.
     let jwt = jwt_for(&[STORE]);
     let parts: Vec<&str> = jwt.split('.').collect();
-    use base64_like::encode;
+    use crate::support::b64url as encode;
     let payload = encode(serde_json::json!({ "sub": "alice", "exp": now_secs() + 600, "stores": ["*"] }).to_string().as_bytes());
     format!("{}.{}.{}", parts[0], payload, parts[2])
 }
 
 fn jwt_with_header(header: serde_json::Value, claims: serde_json::Value, sign_with: &[u8], alg: jsonwebtoken::Algorithm) -> String {
-    use base64_like::encode;
+    use crate::support::b64url as encode;
     let head = encode(header.to_string().as_bytes());
     let body = encode(claims.to_string().as_bytes());
     if header["alg"] == "none" {
@@ -38,22 +38,6 @@ fn jwt_with_header(header: serde_json::Value, claims: serde_json::Value, sign_wi
     let mut h = jsonwebtoken::Header::new(alg);
     h.typ = Some("JWT".into());
     jsonwebtoken::encode(&h, &claims, &jsonwebtoken::EncodingKey::from_secret(sign_with)).unwrap()
-}
-
-/// Minimal base64url without padding, to forge JWT pieces by hand.
-mod base64_like {
-    pub fn encode(data: &[u8]) -> String {
-        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut out = String::new();
-        for chunk in data.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..=chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        out
-    }
 }
 
 fn cases() -> Vec<Case> {

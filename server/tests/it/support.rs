@@ -18,6 +18,12 @@ pub fn store_config(data: &Path) -> StoreConfig {
     StoreConfig { job_step: Duration::from_millis(100), processing_delay: Duration::from_millis(50), ..StoreConfig::new(data) }
 }
 
+/// base64url without padding (JWT pieces forged by hand).
+pub fn b64url(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data)
+}
+
 /// Hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(data))
