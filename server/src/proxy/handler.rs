@@ -127,7 +127,7 @@ async fn authorized(
             (Outgoing::Bytes(Bytes::new()), None)
         }
         BodyKind::Json => {
-            let max = state.max_json_body;
+            let max = allowed.operation.json_body_cap(state.max_json_body);
             if length.is_some_and(|l| l > max as u64) {
                 return Err(json_too_large(max));
             }

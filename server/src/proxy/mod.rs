@@ -106,7 +106,8 @@ pub struct ProxyArgs {
     /// development only).
     #[arg(long = "allow-origin")]
     pub allow_origin: Vec<String>,
-    /// Largest JSON request body accepted, in bytes.
+    /// Largest JSON request body accepted, in bytes (`CompleteMultipartReadSetUpload`, which
+    /// lists every part, is always allowed `policy::MAX_COMPLETE_JSON_BODY`).
     #[arg(long, default_value_t = DEFAULT_MAX_JSON_BODY)]
     pub max_json_body: usize,
     /// Part uploads one token subject may have in flight on this instance.

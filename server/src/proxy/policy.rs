@@ -50,6 +50,12 @@ pub enum Operation {
     StartReadSetActivationJob,
 }
 
+/// The largest `CompleteMultipartReadSetUpload` body the proxy accepts: both sources' 10,000
+/// parts (the API's maximum), 256 bytes each, which holds the longest entry the API allows
+/// (`checksum` of 100 characters, `partNumber`, `partSource`) with room for escapes and spaces.
+/// Only an upload's creator gets this far (its grant is checked before the body is read).
+pub const MAX_COMPLETE_JSON_BODY: usize = 2 * 10_000 * 256;
+
 impl Operation {
     /// The endpoint host prefix of the operation on AWS (`storage-` or `control-storage-`).
     pub fn host_prefix(self) -> &'static str {
@@ -84,6 +90,17 @@ impl Operation {
             | Self::GetReadSetActivationJob => BodyKind::Empty,
             Self::UploadReadSetPart => BodyKind::Part,
             _ => BodyKind::Json,
+        }
+    }
+
+    /// The largest JSON request body the proxy reads for this operation, given the operator's
+    /// `--max-json-body` (`configured`). `CompleteMultipartReadSetUpload` lists every part of
+    /// the upload, so it may always be as large as [`MAX_COMPLETE_JSON_BODY`]: with the 64 KiB
+    /// default alone an upload of more than about 690 parts could never be completed.
+    pub fn json_body_cap(self, configured: usize) -> usize {
+        match self {
+            Self::CompleteMultipartReadSetUpload => configured.max(MAX_COMPLETE_JSON_BODY),
+            _ => configured,
         }
     }
 

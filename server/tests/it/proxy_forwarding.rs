@@ -289,3 +289,45 @@ async fn cors_preflight_needs_no_token_and_errors_expose_headers() {
     }
     assert!(rec.seen().is_empty());
 }
+
+#[tokio::test]
+async fn complete_of_a_full_pair_passes_while_other_json_calls_keep_the_small_cap() {
+    use readset_server::proxy::ownership::GRANT_HEADER;
+    use readset_server::proxy::policy::MAX_COMPLETE_JSON_BODY;
+    let (up, rec) = spawn_upstream().await;
+    let proxy = spawn_proxy(test_config(up)).await;
+    let post = |path: String, body: Vec<u8>| {
+        client()
+            .post(format!("http://{proxy}/omics/sequencestore/{STORE}{path}"))
+            .bearer_auth(jwt_for(&[STORE]))
+            .header(GRANT_HEADER, alice_grant(STORE, UPLOAD))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    // Both sources' 10,000 parts with the longest checksum the API allows (100 characters).
+    let parts: Vec<_> = ["SOURCE1", "SOURCE2"]
+        .iter()
+        .flat_map(|s| (1..=10_000).map(move |n| serde_json::json!({"partNumber": n, "partSource": s, "checksum": "c".repeat(100)})))
+        .collect();
+    let body = serde_json::json!({ "parts": parts }).to_string().into_bytes();
+    assert!(body.len() > 2_000_000 && body.len() <= MAX_COMPLETE_JSON_BODY, "{} bytes", body.len());
+    let res = post(format!("/upload/{UPLOAD}/complete"), body.clone()).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let seen = rec.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].body_len, body.len() as u64);
+    assert_eq!(seen[0].body_sha256, sha256_hex(&body), "the whole parts list arrives");
+    assert!(seen[0].signature_valid);
+
+    // Other JSON calls keep the operator's cap (64 KiB by default), and Complete has a cap too.
+    let filter = format!(r#"{{"filter":{{"sampleId":"{}"}}}}"#, "x".repeat(70 * 1024));
+    let res = post("/readsets".into(), filter.into_bytes()).await.unwrap();
+    assert_eq!(res.status(), 413);
+    let mut huge = br#"{"parts":[]}"#.to_vec();
+    huge.splice(10..10, std::iter::repeat_n(b' ', MAX_COMPLETE_JSON_BODY));
+    let res = post(format!("/upload/{UPLOAD}/complete"), huge).await.unwrap();
+    assert_eq!(res.status(), 413);
+    assert!(res.text().await.unwrap().contains(&MAX_COMPLETE_JSON_BODY.to_string()), "the message names the cap");
+    assert_eq!(rec.seen().len(), 1, "neither refused request reached the upstream");
+}
