@@ -542,6 +542,51 @@ fn a_saved_upload_the_server_no_longer_has_is_forgotten_and_a_new_one_created() 
     assert_eq!(u.io.forgotten.borrow()[0], "9999999999");
 }
 
+/// The API's largest upload: 10,000 parts per source.
+const MAX: u32 = crate::plan::MAX_PARTS;
+
+#[test]
+fn ten_thousand_parts_are_each_sent_once_and_completed_in_order_with_bounded_events() {
+    let sim = Sim::new();
+    let u = ho_upload(&sim, MAX as u64 * PART, json!({ "concurrency": 4 }), none());
+    run_ho(&sim, &u).unwrap();
+    let log = log(&u);
+    assert_eq!(log.len(), 1 + MAX as usize + 2, "create, one PUT per part, complete, metadata");
+    let puts: Vec<u32> = log.iter().filter_map(|l| l.strip_prefix("PUT part ")).map(|n| n.parse().unwrap()).collect();
+    let mut sorted = puts.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=MAX).collect::<Vec<_>>(), "each part exactly once");
+    assert_eq!(completed_parts(&u), (1..=MAX).map(|n| (n as u64, sha(&part(n)))).collect::<Vec<_>>(), "Complete lists every part, in order");
+    // Hashing, hashed, uploading, done: a fixed number of state events per part, whatever the count.
+    assert_eq!(u.io.states.borrow().len(), 4 * MAX as usize);
+}
+
+#[test]
+fn resume_of_ten_thousand_parts_pages_through_the_servers_list_and_sends_only_the_missing_half() {
+    let sim = Sim::new();
+    let held = MAX / 2;
+    // The server holds parts 1..=5,000 and lists them 100 per page, as the service does.
+    let pages: Script = Box::new(move |line, req| {
+        if !line.contains("/parts") {
+            return None;
+        }
+        let from: u32 = req.url.split("nextToken=").nth(1).map_or(1, |t| t.split('&').next().unwrap().parse().unwrap());
+        let to = (from + 99).min(held);
+        let parts: Vec<Value> = (from..=to).map(|n| json!({ "partNumber": n, "partSource": "SOURCE1", "checksum": sha(&part(n)), "partSize": PART })).collect();
+        let next = (to < held).then(|| (to + 1).to_string());
+        Some(Reply::Json(200, json!({ "parts": parts, "nextToken": next })))
+    });
+    let u = ho_upload(&sim, MAX as u64 * PART, json!({ "uploadId": UPLOAD, "concurrency": 4 }), pages);
+    run_ho(&sim, &u).unwrap();
+    let log = log(&u);
+    assert_eq!(log.iter().filter(|l| *l == "POST parts").count(), (held / 100) as usize, "one request per page of 100");
+    let puts: Vec<u32> = log.iter().filter_map(|l| l.strip_prefix("PUT part ")).map(|n| n.parse().unwrap()).collect();
+    assert_eq!(puts.len(), (MAX - held) as usize, "only the missing half is sent");
+    assert!(puts.iter().all(|n| *n > held));
+    assert_eq!(completed_parts(&u).len(), MAX as usize, "Complete lists the listed and the sent parts");
+    assert_eq!(u.io.states.borrow().iter().filter(|s| s.ends_with(":Skipped")).count(), held as usize);
+}
+
 // ---- Seven Bridges -------------------------------------------------------------------------
 
 const SBG_UPLOAD: &str = "up-1";
