@@ -387,8 +387,8 @@ impl Target for HealthOmics {
         Ok(checksum)
     }
 
-    async fn confirmed<I: Io>(&self, api: &Api<'_, I>, _upload_id: &str, part: &Part, checksum: &String, _left: usize) -> Result<(), Error> {
-        api.io.save_part(part, checksum).await;
+    async fn confirmed<I: Io>(&self, api: &Api<'_, I>, _upload_id: &str, part: &Part, _checksum: &String, _left: usize) -> Result<(), Error> {
+        api.io.save_part(part).await;
         Ok(())
     }
 

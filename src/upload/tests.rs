@@ -242,7 +242,7 @@ impl Persist for Fake {
     async fn save(&self, saved: &Saved) {
         *self.saved.borrow_mut() = Some(saved.clone());
     }
-    async fn save_part(&self, _part: &Part, _checksum: &str) {}
+    async fn save_part(&self, _part: &Part) {}
     async fn forget(&self, upload_id: &str) {
         self.forgotten.borrow_mut().push(upload_id.to_owned());
         if self.saved.borrow().as_ref().is_some_and(|s| s.upload_id == upload_id) {

@@ -302,7 +302,8 @@ impl Persist for WebIo {
                 files,
                 name: Some(name.clone()),
                 created_ms: timer::now_ms(),
-                parts: Default::default(),
+                parts_confirmed: 0,
+                bytes_confirmed: 0,
                 upload_grant: saved.grant.clone(),
                 target: None,
             },
@@ -315,7 +316,8 @@ impl Persist for WebIo {
                 files,
                 name: Some(name.clone()),
                 created_ms: timer::now_ms(),
-                parts: Default::default(),
+                parts_confirmed: 0,
+                bytes_confirmed: 0,
                 upload_grant: None,
                 target: Some("sevenbridges".into()),
             },
@@ -324,11 +326,12 @@ impl Persist for WebIo {
         *self.saved.borrow_mut() = Some(rec);
     }
 
-    async fn save_part(&self, part: &Part, checksum: &str) {
+    async fn save_part(&self, part: &Part) {
         let rec = {
             let mut saved = self.saved.borrow_mut();
             let Some(rec) = saved.as_mut() else { return };
-            rec.parts.insert(format!("{}/{}", part.source, part.number), checksum.to_string());
+            rec.parts_confirmed += 1;
+            rec.bytes_confirmed += part.len();
             rec.clone()
         };
         warn_if_err("saving a part", persist::save(&rec).await);

@@ -7,7 +7,6 @@
 //! Every failure here is reported to the caller, which treats persistence as best effort.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use futures::channel::oneshot;
@@ -60,10 +59,15 @@ pub struct SavedUpload {
     pub name: Option<String>,
     /// When the record was written first (ms since the epoch).
     pub created_ms: f64,
-    /// SHA-256 of the parts confirmed so far, by `"SOURCE1/3"`: a hint for the portal; the
-    /// server's part list decides what is sent.
+    /// Parts this browser saw confirmed so far: a hint for the portal ("37 of 80 parts sent");
+    /// the server's part list decides what is sent. A count, not a list, so that saving the
+    /// record after each part costs the same at part 10,000 as at part 1 (records of earlier
+    /// versions held every part's SHA-256 and were rewritten whole per part).
     #[serde(default)]
-    pub parts: BTreeMap<String, String>,
+    pub parts_confirmed: u32,
+    /// Bytes of those parts.
+    #[serde(default)]
+    pub bytes_confirmed: u64,
     /// The signing proxy's grant for this upload (see [`crate::omics::UPLOAD_GRANT_HEADER`]),
     /// so a resume after a reload needs no look-up; absent without a proxy.
     #[serde(default)]

@@ -362,8 +362,10 @@ export interface SavedUpload {
   files: FileFingerprint[];
   name?: string;
   createdMs: number;
-  /** SHA-256 of confirmed parts by `"SOURCE1/3"`. */
-  parts: Record<string, string>;
+  /** Parts this browser saw confirmed (a hint: the server's part list decides what is sent). */
+  partsConfirmed: number;
+  /** Bytes of those parts. */
+  bytesConfirmed: number;
   /** The signing proxy's grant for the upload, so a resume needs no look-up. */
   uploadGrant?: string;
 }
