@@ -15,13 +15,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { loadRun } from './load.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const WRITE = !argv.includes('--no-write');
-// --only=size,hash,etag,e2e,mem runs some sections (for profiling; results.json is not written).
+// --only=size,hash,etag,e2e,mem,load runs some sections (for profiling; results.json is not written).
 const ONLY = (argv.find((a) => a.startsWith('--only=')) ?? '').slice(7).split(',').filter(Boolean);
 const want = (s) => ONLY.length === 0 || ONLY.includes(s);
 const MiB = 1024 * 1024;
@@ -30,9 +31,11 @@ const GiB = 1024 * MiB;
 // Sizes and rounds. The quick run uses the same code paths on inputs small enough for a test.
 const S = QUICK
   ? { hashBytes: 1 * MiB, hashRounds: 1, partsBytes: 4 * MiB, partsPart: 1 * MiB, fastqReads: 2000, etagRounds: 1, e2eBytes: 12 * MiB, e2ePart: 5 * MiB, e2eRounds: 1,
-      memSmall: 12 * MiB, memLarge: 24 * MiB, memPart: 5 * MiB, proxyPart: 1 * MiB }
+      memSmall: 12 * MiB, memLarge: 24 * MiB, memPart: 5 * MiB, proxyPart: 1 * MiB,
+      load: { users: 2, uploadsPerUser: 2, fileBytes: 2 * MiB, partSize: 512 * 1024, concurrency: 2 } }
   : { hashBytes: 128 * MiB, hashRounds: 5, partsBytes: 512 * MiB, partsPart: 64 * MiB, fastqReads: 400_000, etagRounds: 5, e2eBytes: 2 * GiB, e2ePart: 100 * MiB, e2eRounds: 3,
-      memSmall: 1 * GiB, memLarge: 4 * GiB, memPart: 100 * MiB, proxyPart: 100 * MiB };
+      memSmall: 1 * GiB, memLarge: 4 * GiB, memPart: 100 * MiB, proxyPart: 100 * MiB,
+      load: { users: 8, uploadsPerUser: 2, fileBytes: 48 * MiB, partSize: 4 * MiB, concurrency: 4 } };
 const CONCURRENCY = 4; // the library's default
 const CHUNK = 4 * MiB; // the library's default chunkSize
 
@@ -154,6 +157,9 @@ const results = { quick: QUICK, startedAt: new Date().toISOString(), machine: {}
 function row(section, what, value, unit, ratio = null, target = null) {
   const met = target === null || ratio === null ? null : ratio >= target;
   results.rows.push({ section, what, value, unit, ratio, target, met });
+}
+function rowEq(section, what, value, unit, expected) {
+  results.rows.push({ section, what, value, unit, ratio: null, target: `= ${expected}`, met: value === expected });
 }
 function rowMax(section, what, value, unit, limit) {
   results.rows.push({ section, what, value, unit, ratio: null, target: `<= ${fmt(limit, 0)} ${unit}`, met: value <= limit, limit });
@@ -473,6 +479,22 @@ try {
     row('4 mem', 'readset-server demo RSS before', before / MiB, 'MiB');
     rowMax('4 mem', `readset-server demo peak RSS, 8 x ${fmt(S.proxyPart / MiB, 0)} MiB parts`, peak / MiB, 'MiB', 64);
   }
+
+  // (6) many users at once: 8 users x 2 uploads through two proxies, store faults on (load.mjs).
+  if (want('load')) {
+    const { rows, details } = await loadRun({ serverBin: findServer(), pkgDir: PKG, pagesDir: www, work, browser, procStatus, log, S: S.load });
+    results.sections.load = details;
+    const total = S.load.users * S.load.uploadsPerUser;
+    const [completed, identical, parts, foreign, abort, wall, ...proxies] = rows;
+    rowEq('6 load', completed[0], completed[1], completed[2], total);
+    rowEq('6 load', identical[0], identical[1], identical[2], total);
+    row('6 load', `${parts[0]} ${parts[2]}`, parts[1], '');
+    rowEq('6 load', `${foreign[0]} ${foreign[2]}`, foreign[1], '', 0);
+    rowEq('6 load', abort[0], abort[1], '', 403);
+    row('6 load', wall[0], wall[1], wall[2]);
+    for (const [what, value, unit, limit] of proxies) rowMax('6 load', what, value, unit, limit);
+    if (details.failures.length || details.foreign.length) log(`load problems:\n${[...details.failures, ...details.foreign].join('\n')}`);
+  }
 } finally {
   await browser?.close().catch(() => {});
   if (server && server.exitCode === null) { server.kill('SIGTERM'); await new Promise((r) => server.once('exit', r)); }
@@ -484,7 +506,7 @@ const lines = [`| section | measure | value | ratio | target | met |`, `|---|---
 for (const r of results.rows) {
   const target = typeof r.target === 'number' ? `>= ${r.target}x` : (r.target ?? '');
   const met = r.met === null ? '' : r.met ? 'yes' : 'NO';
-  const value = r.value === null ? '' : `${fmt(r.value, r.unit === 'MB/s' || r.unit === 'KiB' ? 0 : 1)} ${r.unit}`;
+  const value = r.value === null ? '' : `${Number.isInteger(r.value) ? r.value : fmt(r.value, r.unit === 'MB/s' || r.unit === 'KiB' ? 0 : 1)} ${r.unit}`;
   lines.push(`| ${r.section} | ${r.what} | ${value} | ${r.ratio === null ? '' : fmt(r.ratio, 2) + 'x'} | ${target} | ${met} |`);
 }
 console.log(`readset-upload bench${QUICK ? ' (--quick: tiny inputs, figures mean nothing)' : ''}: ${results.machine.nproc} cores, ${results.machine.cpu}, Chromium ${results.machine.chromium}, ${fmt(results.seconds, 0)} s`);
