@@ -19,13 +19,13 @@ const MiB = 1024 * 1024;
 const b64url = (b) => Buffer.from(b).toString('base64url');
 
 /** An HS256 JWT as a portal backend mints it. */
-function mintJwt(secret, claims) {
+export function mintJwt(secret, claims) {
   const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
   const body = b64url(JSON.stringify(claims));
   return `${head}.${body}.${createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url')}`;
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
@@ -34,7 +34,7 @@ function freePort() {
 }
 
 /** Starts a readset-server child; resolves once `ready(stdout)` returns a value. */
-function startChild(bin, args, env, ready, what) {
+export function startChild(bin, args, env, ready, what) {
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   let err = '';
@@ -51,7 +51,7 @@ function startChild(bin, args, env, ready, what) {
   return { child, started, logs: () => err };
 }
 
-async function waitHealthy(url, what) {
+export async function waitHealthy(url, what) {
   for (let i = 0; i < 200; i++) {
     try { if ((await fetch(`${url}/health`)).ok) return; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 100));
@@ -59,7 +59,7 @@ async function waitHealthy(url, what) {
   throw new Error(`${what} did not answer /health in 20 s`);
 }
 
-async function stop(child) {
+export async function stop(child) {
   if (child.exitCode !== null) return;
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));

@@ -16,13 +16,14 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { loadRun } from './load.mjs';
+import { transportRun } from './transport.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const WRITE = !argv.includes('--no-write');
-// --only=size,hash,etag,e2e,mem,load runs some sections (for profiling; results.json is not written).
+// --only=size,hash,etag,e2e,growth,mem,load,transport runs some sections (for profiling; results.json is not written).
 const ONLY = (argv.find((a) => a.startsWith('--only=')) ?? '').slice(7).split(',').filter(Boolean);
 const want = (s) => ONLY.length === 0 || ONLY.includes(s);
 const MiB = 1024 * 1024;
@@ -32,10 +33,12 @@ const GiB = 1024 * MiB;
 const S = QUICK
   ? { hashBytes: 1 * MiB, hashRounds: 1, partsBytes: 4 * MiB, partsPart: 1 * MiB, fastqReads: 2000, etagRounds: 1, e2eBytes: 12 * MiB, e2ePart: 5 * MiB, e2eRounds: 1,
       memSmall: 12 * MiB, memLarge: 24 * MiB, memPart: 5 * MiB, proxyPart: 1 * MiB,
-      load: { users: 2, uploadsPerUser: 2, fileBytes: 2 * MiB, partSize: 512 * 1024, concurrency: 2 } }
+      load: { users: 2, uploadsPerUser: 2, fileBytes: 2 * MiB, partSize: 512 * 1024, concurrency: 2 },
+      transport: { parts: 4, partBytes: 1 * MiB, rounds: 1 }, growthSizes: [4 * MiB, 8 * MiB, 16 * MiB], growthRounds: 1 }
   : { hashBytes: 128 * MiB, hashRounds: 5, partsBytes: 512 * MiB, partsPart: 64 * MiB, fastqReads: 400_000, etagRounds: 5, e2eBytes: 2 * GiB, e2ePart: 100 * MiB, e2eRounds: 3,
       memSmall: 1 * GiB, memLarge: 4 * GiB, memPart: 100 * MiB, proxyPart: 100 * MiB,
-      load: { users: 8, uploadsPerUser: 2, fileBytes: 48 * MiB, partSize: 4 * MiB, concurrency: 4 } };
+      load: { users: 8, uploadsPerUser: 2, fileBytes: 48 * MiB, partSize: 4 * MiB, concurrency: 4 },
+      transport: { parts: 16, partBytes: 100 * MiB, rounds: 5 }, growthSizes: [256 * MiB, 1 * GiB, 4 * GiB], growthRounds: 3 };
 const CONCURRENCY = 4; // the library's default
 const CHUNK = 4 * MiB; // the library's default chunkSize
 
@@ -293,6 +296,35 @@ try {
     return page;
   };
 
+  /** `rounds` rounds of the library's upload and raw PUTs (and the AWS SDK's when `withSdk`)
+   *  of the page's chosen file, the order flipping every round; wall time and the CPU seconds
+   *  of Chromium (all its processes) and readset-server around each run. */
+  const uploadRounds = async (page, rounds, partSize, withSdk) => {
+    const out = { lib: [], libParts: [], raw: [], longest: [], libCpu: [], rawCpu: [], sdk: [], sdkCpu: [] };
+    const cpu = () => ({ chromium: cpuSeconds([...browserTree(marker)]), server: cpuSeconds([server.pid]) });
+    const cpuSince = (a) => { const b = cpu(); return { chromium: b.chromium - a.chromium, server: b.server - a.server }; };
+    const runLib = async () => {
+      const c0 = cpu();
+      const x = await page.evaluate(([p, c]) => window.uploadLibrary(p, c), [partSize, CONCURRENCY]);
+      out.lib.push(x.ms); out.libParts.push(x.partsMs); out.longest.push(x.longestTaskMs); out.libCpu.push(cpuSince(c0));
+    };
+    const runRaw = async () => {
+      const c0 = cpu();
+      out.raw.push((await page.evaluate(([p, c]) => window.uploadRaw(p, c), [partSize, CONCURRENCY])).ms);
+      out.rawCpu.push(cpuSince(c0));
+    };
+    const runSdk = async () => {
+      const c0 = cpu();
+      out.sdk.push((await page.evaluate(([st, p, c]) => window.uploadSdk(st, p, c), [storeArg, partSize, CONCURRENCY])).ms);
+      out.sdkCpu.push(cpuSince(c0));
+    };
+    for (let r = 0; r < rounds; r++) {
+      const order = withSdk ? [runLib, runRaw, runSdk] : [runLib, runRaw];
+      for (const run of r % 2 ? order.reverse() : order) await run();
+    }
+    return out;
+  };
+
   // (1) hashing: same buffer, contenders alternating within each round.
   if (want('hash')) {
     log('hashing');
@@ -374,30 +406,7 @@ try {
     log(`end to end, ${fmt(S.e2eBytes / MiB, 0)} MiB x ${S.e2eRounds} rounds`);
     const page = await openBench();
     await page.setInputFiles('#file', e2eFile);
-    const lib = [], libParts = [], raw = [], longest = [], libCpu = [], rawCpu = [], sdk = [], sdkCpu = [];
-    // CPU cost: seconds of Chromium (all its processes) and of readset-server per run.
-    const chromiumPids = () => [...browserTree(marker)];
-    const cpu = () => ({ chromium: cpuSeconds(chromiumPids()), server: cpuSeconds([server.pid]) });
-    const cpuSince = (a) => { const b = cpu(); return { chromium: b.chromium - a.chromium, server: b.server - a.server }; };
-    for (let r = 0; r < S.e2eRounds; r++) {
-      const runLib = async () => {
-        const c0 = cpu();
-        const x = await page.evaluate(([p, c]) => window.uploadLibrary(p, c), [S.e2ePart, CONCURRENCY]);
-        lib.push(x.ms); libParts.push(x.partsMs); longest.push(x.longestTaskMs); libCpu.push(cpuSince(c0));
-      };
-      const runRaw = async () => {
-        const c0 = cpu();
-        raw.push((await page.evaluate(([p, c]) => window.uploadRaw(p, c), [S.e2ePart, CONCURRENCY])).ms);
-        rawCpu.push(cpuSince(c0));
-      };
-      const runSdk = async () => {
-        const c0 = cpu();
-        sdk.push((await page.evaluate(([s, p, c]) => window.uploadSdk(s, p, c), [storeArg, S.e2ePart, CONCURRENCY])).ms);
-        sdkCpu.push(cpuSince(c0));
-      };
-      const order = [runLib, runRaw, runSdk];
-      for (const run of r % 2 ? order.reverse() : order) await run();
-    }
+    const { lib, libParts, raw, longest, libCpu, rawCpu, sdk, sdkCpu } = await uploadRounds(page, S.e2eRounds, S.e2ePart, true);
     const l = mbps(S.e2eBytes, median(lib)), lp = mbps(S.e2eBytes, median(libParts)), w = mbps(S.e2eBytes, median(raw)), k = mbps(S.e2eBytes, median(sdk));
     results.sections.endToEnd = { bytes: S.e2eBytes, partSize: S.e2ePart, concurrency: CONCURRENCY, libraryMs: lib, libraryPartsMs: libParts, rawMs: raw, sdkMs: sdk, longestTaskMs: longest, libraryCpu: libCpu, rawCpu: rawCpu, sdkCpu };
     const perGiB = (xs, k) => median(xs.map((x) => x[k])) / (S.e2eBytes / GiB);
@@ -417,6 +426,33 @@ try {
     await page.close();
   }
   if (e2eFile) rmSync(e2eFile, { force: true });
+
+  // (3c) cost as work grows: the library against raw PUTs at three file sizes, same part size.
+  if (want('growth')) {
+    const page = await openBench();
+    const perSize = [];
+    for (const bytes of S.growthSizes) {
+      log(`growth: ${fmt(bytes / MiB, 0)} MiB x ${S.growthRounds} rounds`);
+      const path = writeRandomFile(join(work, `growth-${bytes}.bam`), bytes);
+      await page.setInputFiles('#file', path);
+      const x = await uploadRounds(page, S.growthRounds, S.e2ePart, false);
+      rmSync(path, { force: true });
+      const gib = bytes / GiB;
+      const ratios = x.lib.map((ms, i) => x.raw[i] / ms);
+      const cpuLib = median(x.libCpu.map((c) => c.chromium)) / gib, cpuRaw = median(x.rawCpu.map((c) => c.chromium)) / gib;
+      perSize.push({ bytes, ...x, ratio: median(ratios), cpuLib, cpuRaw });
+      const label = bytes >= GiB ? `${fmt(bytes / GiB, 0)} GiB` : `${fmt(bytes / MiB, 0)} MiB`;
+      row('3c growth', `${label}: library, s per GiB (create..complete)`, median(x.lib) / 1000 / gib, 's/GiB');
+      row('3c growth', `${label}: raw PUTs, s per GiB`, median(x.raw) / 1000 / gib, 's/GiB');
+      row('3c growth', `${label}: library / raw PUTs (rounds ${ratios.map((q) => fmt(q, 2)).join(', ')})`, null, '', median(ratios), null);
+      row('3c growth', `${label}: Chromium CPU, library / raw PUTs (${fmt(cpuLib, 1)} / ${fmt(cpuRaw, 1)} s/GiB)`, null, '', cpuLib / cpuRaw, null);
+    }
+    await page.close();
+    results.sections.growth = perSize;
+    const spread = (xs) => Math.max(...xs) / Math.min(...xs);
+    row('3c growth', 'spread of library / raw PUTs across sizes (max / min)', spread(perSize.map((p) => p.ratio)), 'x');
+    row('3c growth', 'spread of the CPU ratio across sizes (max / min)', spread(perSize.map((p) => p.cpuLib / p.cpuRaw)), 'x');
+  }
 
   // (4) memory: renderer RSS uploading a small and a large file; proxy (demo process) RSS
   // forwarding 8 concurrent parts.
@@ -494,6 +530,25 @@ try {
     row('6 load', wall[0], wall[1], wall[2]);
     for (const [what, value, unit, limit] of proxies) rowMax('6 load', what, value, unit, limit);
     if (details.failures.length || details.foreign.length) log(`load problems:\n${[...details.failures, ...details.foreign].join('\n')}`);
+  }
+
+  // (7) the proxy against the transport limit: nginx's proxy_pass to the same sink (transport.mjs).
+  if (want('transport')) {
+    const t = await transportRun({ serverBin: findServer(), work, cpuSeconds, log, S: S.transport });
+    if (!t) {
+      row('7 transport', 'skipped: nginx is not installed (`./run bench` installs it)', null, '');
+    } else {
+      results.sections.transport = t;
+      const gib = (t.parts * t.partBytes) / GiB;
+      const p = mbps(t.parts * t.partBytes, median(t.proxy.ms)), n = mbps(t.parts * t.partBytes, median(t.nginx.ms));
+      const ratios = t.proxy.ms.map((ms, i) => t.nginx.ms[i] / ms).sort((a, b) => a - b);
+      const what = `${t.parts} concurrent ${fmt(t.partBytes / MiB, 0)} MiB PUTs`;
+      row('7 transport', `${what}: readset-server proxy`, p, 'MB/s');
+      row('7 transport', `${what}: nginx proxy_pass, request buffering off`, n, 'MB/s');
+      row('7 transport', `proxy / nginx (median; rounds min ${fmt(ratios[0], 2)}, max ${fmt(ratios[ratios.length - 1], 2)})`, null, '', p / n, 0.9);
+      row('7 transport', 'CPU, readset-server proxy', median(t.proxy.cpu) / gib, 's/GiB');
+      row('7 transport', 'CPU, nginx (master + workers)', median(t.nginx.cpu) / gib, 's/GiB');
+    }
   }
 } finally {
   await browser?.close().catch(() => {});
