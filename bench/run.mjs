@@ -23,7 +23,7 @@ const ROOT = resolve(HERE, '..');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const WRITE = !argv.includes('--no-write');
-// --only=size,hash,etag,e2e,growth,mem,load,transport runs some sections (for profiling; results.json is not written).
+// --only=size,hash,etag,e2e,growth,manyparts,mem,load,transport runs some sections (for profiling; results.json is not written).
 const ONLY = (argv.find((a) => a.startsWith('--only=')) ?? '').slice(7).split(',').filter(Boolean);
 const want = (s) => ONLY.length === 0 || ONLY.includes(s);
 const MiB = 1024 * 1024;
@@ -34,11 +34,11 @@ const S = QUICK
   ? { hashBytes: 1 * MiB, hashRounds: 1, partsBytes: 4 * MiB, partsPart: 1 * MiB, fastqReads: 2000, etagRounds: 1, e2eBytes: 12 * MiB, e2ePart: 5 * MiB, e2eRounds: 1,
       memSmall: 12 * MiB, memLarge: 24 * MiB, memPart: 5 * MiB, proxyPart: 1 * MiB,
       load: { users: 2, uploadsPerUser: 2, fileBytes: 2 * MiB, partSize: 512 * 1024, concurrency: 2 },
-      transport: { parts: 4, partBytes: 1 * MiB, rounds: 1 }, growthSizes: [4 * MiB, 8 * MiB, 16 * MiB], growthRounds: 1 }
+      transport: { parts: 4, partBytes: 1 * MiB, rounds: 1 }, growthSizes: [4 * MiB, 8 * MiB, 16 * MiB], growthRounds: 1, manyParts: { parts: 200, partSize: 4096 } }
   : { hashBytes: 128 * MiB, hashRounds: 5, partsBytes: 512 * MiB, partsPart: 64 * MiB, fastqReads: 400_000, etagRounds: 5, e2eBytes: 2 * GiB, e2ePart: 100 * MiB, e2eRounds: 3,
       memSmall: 1 * GiB, memLarge: 4 * GiB, memPart: 100 * MiB, proxyPart: 100 * MiB,
       load: { users: 8, uploadsPerUser: 2, fileBytes: 48 * MiB, partSize: 4 * MiB, concurrency: 4 },
-      transport: { parts: 16, partBytes: 100 * MiB, rounds: 5 }, growthSizes: [256 * MiB, 1 * GiB, 4 * GiB], growthRounds: 3 };
+      transport: { parts: 16, partBytes: 100 * MiB, rounds: 5 }, growthSizes: [256 * MiB, 1 * GiB, 4 * GiB], growthRounds: 3, manyParts: { parts: 10_000, partSize: 4096 } };
 const CONCURRENCY = 4; // the library's default
 const CHUNK = 4 * MiB; // the library's default chunkSize
 
@@ -426,6 +426,43 @@ try {
     await page.close();
   }
   if (e2eFile) rmSync(e2eFile, { force: true });
+
+  // (3d) the API's largest part count: 10,000 small parts, library against raw PUTs of the same
+  // slices; the difference in CPU per part is the library's bookkeeping (hashing, progress,
+  // IndexedDB, queue), the rest is what any request costs.
+  if (want('manyparts')) {
+    const { parts, partSize } = S.manyParts;
+    log(`many parts: ${parts} x ${partSize} B, library and raw PUTs`);
+    const path = writeRandomFile(join(work, 'manyparts.bam'), parts * partSize);
+    const page = await openBench();
+    await page.setInputFiles('#file', path);
+    const renderers = () => rendererPids(marker);
+    const tree = () => [...browserTree(marker)];
+    const idle = renderers().reduce((a, p) => a + (procStatus(p)?.rss ?? 0), 0);
+    const measure = async (fn) => {
+      const c0 = { renderer: cpuSeconds(renderers()), chromium: cpuSeconds(tree()), server: cpuSeconds([server.pid]) };
+      const s = sampler(renderers);
+      const t0 = Date.now();
+      const x = await page.evaluate(fn, [partSize, 8]);
+      const ms = Date.now() - t0;
+      const { peak } = s.stop();
+      return { ms, peak, x, renderer: cpuSeconds(renderers()) - c0.renderer, chromium: cpuSeconds(tree()) - c0.chromium, server: cpuSeconds([server.pid]) - c0.server };
+    };
+    const lib = await measure(([p, c]) => window.uploadLibrary(p, c));
+    const raw = await measure(([p, c]) => window.uploadRaw(p, c));
+    await page.close();
+    rmSync(path, { force: true });
+    if (lib.x.parts !== parts) throw new Error(`many parts: the library sent ${lib.x.parts} parts, not ${parts}`);
+    results.sections.manyParts = { parts, partSize, idle, lib, raw };
+    const perPart = (sec) => (sec * 1000) / parts;
+    row('3d parts', `${parts} parts: library, parts per second`, parts / (lib.ms / 1000), '/s');
+    row('3d parts', `${parts} parts: raw PUTs, parts per second`, parts / (raw.ms / 1000), '/s');
+    row('3d parts', 'Chromium CPU per part (all processes): library', perPart(lib.chromium), 'ms');
+    row('3d parts', 'Chromium CPU per part (all processes): raw PUTs', perPart(raw.chromium), 'ms');
+    row('3d parts', 'bookkeeping per part (library minus raw PUTs, Chromium CPU)', perPart(lib.chromium - raw.chromium), 'ms');
+    row('3d parts', 'readset-server CPU per part (proxy + store): library', perPart(lib.server), 'ms');
+    rowMax('4 mem', `renderer peak above idle, ${parts} parts`, (lib.peak - idle) / MiB, 'MiB', 128);
+  }
 
   // (3c) cost as work grows: the library against raw PUTs at three file sizes, same part size.
   if (want('growth')) {
