@@ -3,7 +3,7 @@
 //! complete, part download) and `tags-omics.R.amazonaws.com` (the `endpoint.hostPrefix` of each
 //! operation in the service model; the AWS SDKs prepend it).
 //!
-//! When a request's `Host` is such an AWS name (the store was started with `--host
+//! When a request's `Host` is such an AWS name and one the store answers to (`--host
 //! storage-omics.us-east-1.amazonaws.com` and friends, behind a resolver that points those
 //! names at it), an operation on another prefix's host is refused before its signature is
 //! looked at, with 400 `InvalidAction` (the reference's Common Errors: "The action or
@@ -103,15 +103,18 @@ pub fn aws_host_prefix(host: &str) -> Option<String> {
 
 /// What reached the store, by (operation, Host): requests that passed SigV4, and requests
 /// refused for arriving on another prefix's host.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct HostLog {
+    /// The names the store answers to: only on those is the prefix checked (any other Host is
+    /// the SigV4 check's to refuse).
+    hosts: crate::hosts::AllowedHosts,
     verified: Mutex<BTreeMap<(String, String), u64>>,
     wrong_host: Mutex<BTreeMap<(String, String), u64>>,
 }
 
 impl HostLog {
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(Self::default())
+    pub(crate) fn new(hosts: crate::hosts::AllowedHosts) -> Arc<Self> {
+        Arc::new(Self { hosts, verified: Mutex::default(), wrong_host: Mutex::default() })
     }
 }
 
@@ -124,12 +127,12 @@ fn bump(map: &Mutex<BTreeMap<(String, String), u64>>, op: &str, host: &str) {
     *map.entry((op.to_owned(), host.to_owned())).or_default() += 1;
 }
 
-/// Middleware before the SigV4 check: on an AWS host name, an operation must arrive on the
-/// host of its prefix (else 400 `InvalidAction`).
+/// Middleware before the SigV4 check: on an AWS host name the store answers to, an operation
+/// must arrive on the host of its prefix (else 400 `InvalidAction`).
 pub(crate) async fn route_by_host(State(log): State<Arc<HostLog>>, req: Request, next: Next) -> Response {
     let host = host_of(&req);
     let found = operation(req.method(), req.uri().path());
-    if let (Some(host), Some((op, prefix))) = (host.as_deref(), found) {
+    if let (Some(host), Some((op, prefix))) = (host.as_deref().filter(|h| log.hosts.allows(h)), found) {
         if let Some(got) = aws_host_prefix(host) {
             if got != prefix.as_str() {
                 bump(&log.wrong_host, op, host);

@@ -292,7 +292,7 @@ pub async fn app(config: StoreConfig) -> anyhow::Result<Router> {
         tracing::warn!(faults = ?config.faults, "injecting faults into part uploads");
     }
     let fault_state = faults::FaultState::new(config.faults.clone());
-    let host_log = endpoints::HostLog::new();
+    let host_log = endpoints::HostLog::new(config.hosts.clone());
     let store: Shared = Arc::new(Store { cfg: config, db });
     readsets::resume(&store)?;
     jobs::resume(&store)?;
