@@ -45,7 +45,9 @@ impl Upstream {
         }
     }
 
-    /// The host names (without port) the proxy connects to for HealthOmics calls.
+    /// The host names (without port) of this upstream: with `aws`, the three endpoints of the
+    /// storage API (`control-storage-`, `storage-`, `tags-`; the proxy's allowed operations use
+    /// the first two), else the URL's host. `--upstream-resolve` accepts only these.
     pub fn hosts(&self, region: &str) -> Vec<String> {
         match self {
             Self::Aws => ["control-storage-", "storage-", "tags-"].iter().map(|p| format!("{p}omics.{region}.amazonaws.com")).collect(),
