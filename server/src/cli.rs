@@ -1,4 +1,4 @@
-//! Command line: `readset-server demo | proxy | store`.
+//! Command line: `readset-server demo | proxy | store | dev-cert`.
 
 
 use clap::{Parser, Subcommand};
@@ -33,6 +33,11 @@ pub enum Command {
     /// The local store: a stand-in for the HealthOmics storage API and the Seven Bridges
     /// upload API, on disk with metadata in SQLite, verifying SigV4 on every request.
     Store(crate::local::omics::StoreArgs),
+    /// Writes a throw-away test CA (`ca.pem`) and a certificate it signed for
+    /// `*.REGION.amazonaws.com`, `localhost`, `127.0.0.1` and `::1` (`cert.pem`, `key.pem`
+    /// mode 0600) into --out, for `store --tls-cert/--tls-key` and `proxy --upstream-ca` in
+    /// local tests. For local testing only: never trust that CA anywhere else.
+    DevCert(crate::tls::DevCertArgs),
 }
 
 /// Runs the chosen command until it ends.
@@ -42,5 +47,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Proxy(args) => crate::proxy::run(args).await,
         Command::Store(args) => crate::local::omics::run(args).await,
+        Command::DevCert(args) => crate::tls::write_dev_cert(&args),
     }
 }

@@ -13,6 +13,7 @@ pub mod logging;
 pub mod proxy;
 pub mod secrets;
 pub mod serving;
+pub mod tls;
 
 /// Installs the `tracing` subscriber (level from `RUST_LOG`, default `info`) in the format
 /// `READSET_LOG_FORMAT` names (text by default); see [`logging`].
@@ -30,4 +31,11 @@ pub fn init_tracing_with(format: logging::LogFormat) {
 pub async fn serve(listener: tokio::net::TcpListener, app: axum::Router, what: &str) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "{what} listening");
     serving::serve_with_limits(listener, app, serving::ServeLimits::default()).await
+}
+
+/// [`serve`], over TLS when `tls` is given.
+pub async fn serve_tls(listener: tokio::net::TcpListener, app: axum::Router, what: &str, tls: Option<tokio_rustls::TlsAcceptor>) -> anyhow::Result<()> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(addr = %listener.local_addr()?, scheme, "{what} listening");
+    serving::serve_with_limits_tls(listener, app, serving::ServeLimits::default(), tls).await
 }

@@ -84,6 +84,19 @@ impl Default for ServeLimits {
 /// HTTP/2 belong to the load balancer in front). Handlers can extract
 /// `ConnectInfo<SocketAddr>`.
 pub async fn serve_with_limits(listener: tokio::net::TcpListener, app: Router, limits: ServeLimits) -> anyhow::Result<()> {
+    serve_with_limits_tls(listener, app, limits, None).await
+}
+
+/// [`serve_with_limits`], over TLS when `tls` is given (the local store's `--tls-cert`). The
+/// handshake runs inside the connection's slot and must end within
+/// [`ServeLimits::header_read_timeout`], so a client that stalls it cannot hold a slot longer
+/// than one that stalls its request head; the head's own deadline starts after it.
+pub async fn serve_with_limits_tls(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ServeLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> anyhow::Result<()> {
     anyhow::ensure!(limits.max_connections > 0, "max_connections must be at least 1");
     anyhow::ensure!(limits.max_head_bytes >= 8192, "max_head_bytes must be at least 8192");
     // HTTP/1.1 only (hyper's http1 builder, which has the head-size limit hyper-util's auto
@@ -113,13 +126,28 @@ pub async fn serve_with_limits(listener: tokio::net::TcpListener, app: Router, l
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let builder = builder.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
                 app.clone().oneshot(req.map(Body::new))
             });
-            let io = TokioIo::new(WriteIdle::new(stream, limits.write_idle_timeout));
-            if let Err(e) = builder.serve_connection(io, service).with_upgrades().await {
+            let stream = WriteIdle::new(stream, limits.write_idle_timeout);
+            let served = match tls {
+                None => builder.serve_connection(TokioIo::new(stream), service).with_upgrades().await,
+                Some(acceptor) => match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(tls_stream)) => builder.serve_connection(TokioIo::new(tls_stream), service).with_upgrades().await,
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        Ok(())
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, timeout_secs = limits.header_read_timeout.as_secs(), "TLS handshake not done in time; connection closed");
+                        Ok(())
+                    }
+                },
+            };
+            if let Err(e) = served {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             drop(slot);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The official clients, unmodified, against a real local store.
+"""The official clients, unmodified, against a real local store (plain HTTP, then TLS).
 
 Starts `readset-server store` on 127.0.0.1 (a free port, a fresh data folder), then runs
 sevenbridges-python, the AWS HealthOmics Transfer Manager (aws-healthomics-tools), the AWS CLI
@@ -13,6 +13,9 @@ The only settings the clients get are the ones a user of the local store needs (
 "Official clients against the local store"): the endpoint, the published local credentials or
 token, `debug=True` for sevenbridges-python (it refuses plain http:// otherwise), and no host
 prefixes for the AWS clients (`inject_host_prefix=False`, `AWS_DISABLE_HOST_PREFIX_INJECTION`).
+Then a second store on TLS under the AWS host names (`run_https`): the clients with their
+default endpoints and host prefixes, trusting a test CA (`AWS_CA_BUNDLE`, `REQUESTS_CA_BUNDLE`),
+sevenbridges-python without `debug=True`.
 """
 
 import gzip
@@ -126,13 +129,13 @@ def write_fastq_gz(path, min_gz_bytes=0, records=0, seed=1, level=6):
 class Store:
     """A `readset-server store` on 127.0.0.1:0 over a fresh data folder."""
 
-    def __init__(self, binary, work):
-        self.data = work / "data"
-        self.log_path = work / "server.log"
+    def __init__(self, binary, work, name="", extra=(), scheme="http"):
+        self.data = work / f"data{name}"
+        self.log_path = work / f"server{name}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("READSET_")}
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [binary, "store", "--listen", "127.0.0.1:0", "--data", str(self.data)],
+            [binary, "store", "--listen", "127.0.0.1:0", "--data", str(self.data), *extra],
             stdout=self.log, stderr=subprocess.STDOUT, env=env,
         )
         port = None
@@ -147,7 +150,9 @@ class Store:
         if port is None:
             self.stop()
             raise SystemExit(f"readset-server did not start:\n{self.log_path.read_text(errors='replace')}")
-        self.base = f"http://127.0.0.1:{port}"
+        self.port = port
+        self.base = f"{scheme}://127.0.0.1:{port}"
+        self.ssl = None  # an ssl.SSLContext trusting the test CA, for the TLS store
 
     def stop(self):
         if self.proc.poll() is None:
@@ -163,7 +168,7 @@ class Store:
         """A Seven Bridges API call with plain urllib (not the client under test)."""
         req = urllib.request.Request(f"{self.base}/v2{path}", method=method, headers={"X-SBG-Auth-Token": SBG_TOKEN})
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=30, context=self.ssl) as r:
                 body = r.read()
                 return r.status, json.loads(body) if body else None
         except urllib.error.HTTPError as e:
@@ -241,6 +246,7 @@ def main():
         run_boto3_errors(store)
     finally:
         store.stop()
+    run_https(binary, work)
     failed = results.count(False)
     if failed:
         print(f"server log: {store.log_path}", file=sys.stderr)
@@ -501,6 +507,142 @@ def run_boto3_errors(store):
         expect((code, status) == ("ValidationException", 400), f"{code} {status} {message!r}")
         expect(stores() == before, "a store was created")
         return "sourceFileType TXT, a 200-character store name"
+
+
+# ---------------------------------------------------------------------------------------------
+# Over HTTPS, closer to the clients' defaults (issue 20): a second store on TLS with a test CA
+# from `readset-server dev-cert`, answering to the AWS names. boto3 (through the Transfer
+# Manager) and the AWS CLI run with their default endpoints and host prefixes, trusting the CA
+# through AWS_CA_BUNDLE; sevenbridges-python runs without debug=True, trusting it through
+# REQUESTS_CA_BUNDLE. The AWS names resolve to the store through resolve/sitecustomize.py
+# (READSET_RESOLVE, like curl's --resolve); nothing else about the clients changes.
+
+AWS_HOSTS = {p: f"{p}omics.{REGION}.amazonaws.com" for p in ("control-storage-", "storage-", "tags-")}
+# The endpoint.hostPrefix of each operation in the service model (written out here, so the
+# store's table is checked, not copied).
+SERVICE_MODEL_PREFIX = {
+    "CreateSequenceStore": "control-storage-", "GetSequenceStore": "control-storage-",
+    "ListSequenceStores": "control-storage-", "CreateMultipartReadSetUpload": "control-storage-",
+    "UploadReadSetPart": "storage-", "CompleteMultipartReadSetUpload": "storage-",
+    "ListReadSetUploadParts": "control-storage-", "ListMultipartReadSetUploads": "control-storage-",
+    "GetReadSetMetadata": "control-storage-", "ListReadSets": "control-storage-", "GetReadSet": "storage-",
+    "ListTagsForResource": "tags-", "TagResource": "tags-",
+}
+RESOLVE_DIR = Path(__file__).resolve().parent / "resolve"
+
+
+def run_https(binary, work):
+    import ssl
+
+    certs = work / "certs"
+    subprocess.run([binary, "dev-cert", "--out", str(certs), "--region", REGION], check=True, capture_output=True, timeout=60)
+    ca = str(certs / "ca.pem")
+    hosts = [a for h in AWS_HOSTS.values() for a in ("--host", h)]
+    store = Store(binary, work, name="-tls", scheme="https",
+                  extra=["--tls-cert", str(certs / "cert.pem"), "--tls-key", str(certs / "key.pem"), *hosts])
+    store.ssl = ssl.create_default_context(cafile=ca)
+    print(f"readset-server store on TLS at {store.base} (AWS names resolved to it)", flush=True)
+    saved = dict(os.environ)
+    # Defaults for the AWS clients: no endpoint URL, host prefixes on; only the CA bundle added.
+    os.environ.pop("AWS_DISABLE_HOST_PREFIX_INJECTION", None)
+    os.environ.update({
+        "AWS_CA_BUNDLE": ca,
+        "REQUESTS_CA_BUNDLE": ca,
+        "READSET_RESOLVE": ",".join(f"{h}=127.0.0.1:{store.port}" for h in AWS_HOSTS.values()),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(RESOLVE_DIR), os.environ.get("PYTHONPATH")])),
+    })
+    sys.path.insert(0, str(RESOLVE_DIR))
+    import sitecustomize  # noqa: F401 - installs the READSET_RESOLVE name override in this process
+
+    try:
+        run_https_checks(store, work)
+    finally:
+        store.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def local_hosts(store):
+    with urllib.request.urlopen(f"{store.base}/_local/hosts", timeout=30, context=store.ssl) as r:
+        return json.loads(r.read())
+
+
+def run_https_checks(store, work):
+    import boto3
+    import sevenbridges as sbg
+    from botocore.config import Config
+    from sevenbridges.models.enums import TransferState
+    from omics.transfer.manager import TransferManager
+
+    state = {}
+
+    @check("sevenbridges-python 2.11.2 over HTTPS without debug=True (REQUESTS_CA_BUNDLE): upload in 2 parts")
+    def _():
+        api = sbg.Api(url=f"{store.base}/v2", token=SBG_TOKEN)
+        src = work / "sbg-tls.bam"
+        size = 7 * MiB + 99
+        write_random(src, size, seed=17)
+        upload = api.files.upload(str(src), project=PROJECT, part_size=5 * MiB)
+        expect(upload.status == TransferState.COMPLETED, f"status {upload.status}")
+        f = upload.result()
+        on_disk = store.sbg_file(f.id)
+        expect(on_disk.stat().st_size == size and sha256_file(on_disk) == sha256_file(src), "the stored file differs from the source")
+        return f"file {f.id}, {size} bytes over https://127.0.0.1"
+
+    @check("boto3 1.44.8 with default endpoints and host prefixes over HTTPS (AWS_CA_BUNDLE): Transfer Manager FASTQ pair")
+    def _():
+        omics = boto3.session.Session(region_name=REGION).client("omics", config=Config(retries={"mode": "standard", "max_attempts": 1}))
+        expect(omics.meta.endpoint_url == f"https://omics.{REGION}.amazonaws.com", f"endpoint {omics.meta.endpoint_url}")
+        sid = omics.create_sequence_store(name="peers-https")["id"]
+        r1, r2 = work / "tls_1.fastq.gz", work / "tls_2.fastq.gz"
+        n1, md5_1, _ = write_fastq_gz(r1, records=2000, seed=31)
+        n2, md5_2, _ = write_fastq_gz(r2, records=2000, seed=32)
+        rid = TransferManager(omics).upload_read_set([str(r1), str(r2)], sid, "FASTQ", "tls-pair", "subject-t", "sample-t")
+        meta = wait_active(omics, sid, rid)
+        expect(meta["status"] == "ACTIVE", meta["status"])
+        expect((meta["etag"]["source1"], meta["etag"]["source2"]) == (md5_1, md5_2), f"ETags {meta['etag']}")
+        for n, path in [(1, r1), (2, r2)]:
+            expect(sha256_file(store.readset_source(rid, n)) == sha256_file(path), f"stored source{n} differs")
+        tags = omics.list_tags_for_resource(resourceArn=omics.get_sequence_store(id=sid)["arn"])
+        expect("tags" in tags, f"{tags}")
+        state["store"] = sid
+        return f"read set {rid}, {n1 + n2} reads, ETags equal"
+
+    @check("AWS CLI 1.46.2 with default endpoints over HTTPS (AWS_CA_BUNDLE): create-sequence-store, list-read-sets")
+    def _():
+        def cli(*args):
+            out = subprocess.run([str(VENV_BIN / "aws"), "omics", *args, "--output", "json"], capture_output=True, text=True, timeout=300)
+            if out.returncode != 0:
+                raise AssertionError(f"aws omics {args[0]} exited {out.returncode}: {out.stderr.strip()}")
+            return json.loads(out.stdout) if out.stdout.strip() else {}
+
+        made = cli("create-sequence-store", "--name", "peers-cli-https")
+        listed = cli("list-sequence-stores")["sequenceStores"]
+        expect(made["id"] in [s["id"] for s in listed], f"listed {listed}")
+        expect(cli("list-read-sets", "--sequence-store-id", made["id"])["readSets"] == [], "a new store has read sets")
+        return f"store {made['id']}"
+
+    @check("boto3: an operation sent to another prefix's host is InvalidAction (400)")
+    def _():
+        wrong = boto3.session.Session(region_name=REGION).client(
+            "omics", endpoint_url=f"https://{AWS_HOSTS['storage-']}", config=Config(inject_host_prefix=False, retries={"max_attempts": 1}))
+        code, status, message = error_of(lambda: wrong.list_sequence_stores())
+        expect((code, status) == ("InvalidAction", 400) and AWS_HOSTS["control-storage-"] in message, f"{code} {status} {message!r}")
+        return message
+
+    @check("store: every AWS-client operation arrived on its service-model host", needs=[
+        "boto3 1.44.8 with default endpoints and host prefixes over HTTPS (AWS_CA_BUNDLE): Transfer Manager FASTQ pair",
+        "AWS CLI 1.46.2 with default endpoints over HTTPS (AWS_CA_BUNDLE): create-sequence-store, list-read-sets",
+    ])
+    def _():
+        seen = local_hosts(store)
+        bad = [v for v in seen["verified"] if v["host"] != AWS_HOSTS.get(SERVICE_MODEL_PREFIX.get(v["operation"], "?"))]
+        expect(bad == [], f"on another host: {bad}")
+        expect([w["operation"] for w in seen["wrong_host"]] == ["ListSequenceStores"], f"refused {seen['wrong_host']}")
+        ops = {v["operation"] for v in seen["verified"]}
+        for op in ("CreateMultipartReadSetUpload", "UploadReadSetPart", "CompleteMultipartReadSetUpload", "ListTagsForResource"):
+            expect(op in ops, f"{op} never arrived: {sorted(ops)}")
+        return f"{len(ops)} operations, each on its host"
 
 
 if __name__ == "__main__":

@@ -140,6 +140,16 @@ pub struct ProxyArgs {
     /// Calls one user may make at once after being idle (the token bucket's size).
     #[arg(long, default_value_t = ratelimit::DEFAULT_BURST)]
     pub rate_limit_burst: u32,
+    /// PEM file of extra root certificates to trust for upstream TLS (HealthOmics and Seven
+    /// Bridges), besides the built-in roots; repeatable. For networks whose TLS inspection
+    /// re-signs traffic with a corporate CA, and for tests. Not needed on real AWS.
+    #[arg(long, value_name = "FILE")]
+    pub upstream_ca: Vec<PathBuf>,
+    /// `HOST=IP:PORT`: connect to that address for HOST instead of asking DNS (like curl's
+    /// --resolve); TLS still checks the certificate for HOST and requests are signed for it.
+    /// Repeatable. For tests against a local store on AWS names; not needed on real AWS.
+    #[arg(long, value_name = "HOST=ADDR")]
+    pub upstream_resolve: Vec<String>,
 }
 
 /// Everything the proxy needs, for building it in-process (tests, the demo) or from flags.
@@ -169,6 +179,8 @@ pub struct ProxyConfig {
     pub grants: ownership::UploadGrants,
     /// Per-principal rate of JSON and Seven Bridges calls.
     pub rate_limit: ratelimit::RateLimit,
+    /// Extra trusted roots and fixed addresses for upstream connections.
+    pub upstream_connect: upstream::UpstreamConnect,
 }
 
 impl ProxyConfig {
@@ -188,6 +200,7 @@ impl ProxyConfig {
             sbg: None,
             grants: ownership::UploadGrants::ephemeral(),
             rate_limit: ratelimit::RateLimit::default(),
+            upstream_connect: upstream::UpstreamConnect::default(),
         }
     }
 
@@ -206,6 +219,11 @@ impl ProxyConfig {
             (Upstream::Aws, None) => anyhow::bail!("--upstream aws needs --region (or AWS_REGION)"),
             (Upstream::Url { .. }, None) => DEFAULT_LOCAL_REGION.to_owned(),
         };
+        let mut called = upstream.hosts(&region);
+        if let Some(host) = args.sbg_api.as_deref().and_then(|api| reqwest::Url::parse(api).ok()).and_then(|u| u.host_str().map(str::to_ascii_lowercase)) {
+            called.push(host);
+        }
+        let upstream_connect = upstream::UpstreamConnect::from_flags(&args.upstream_ca, &args.upstream_resolve, &called)?;
         let auth = auth_from_args(args).await?;
         let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await;
         for origin in args.allow_origin.iter().filter(|o| *o != "*") {
@@ -221,6 +239,7 @@ impl ProxyConfig {
         config.per_token_part_cap = args.max_parts_per_token;
         config.upstream_timeout = Duration::from_secs(args.upstream_timeout_secs);
         config.rate_limit = ratelimit::RateLimit { per_sec: args.rate_limit_per_sec, burst: args.rate_limit_burst };
+        config.upstream_connect = upstream_connect;
         if let Some(api) = &args.sbg_api {
             config.sbg = Some(sbg::SbgUpstream::from_token_file_or_env(api, args.sbg_token_file.as_deref())?);
         }
@@ -333,7 +352,10 @@ pub fn app(config: ProxyConfig) -> anyhow::Result<Router> {
         // Never follow a redirect: the upstream is fixed, nothing may send us elsewhere.
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(config.connect_timeout)
-        .pool_idle_timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(30));
+    let client = config
+        .upstream_connect
+        .apply(client)
         .build()
         .context("cannot build the upstream HTTP client")?;
     let state = Arc::new(ProxyState {

@@ -37,6 +37,9 @@ mod proxy_ratelimit;
 mod proxy_sbg;
 mod proxy_store;
 
+// The production path offline: TLS, AWS host names, the proxy's upstream flags.
+mod tls_aws_hosts;
+
 // Hostile input against all of it.
 mod hostile_corpus;
 mod hostile_integrity;

@@ -159,12 +159,12 @@ async fn configured_host_names_are_answered_too() {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let hosts = AllowedHosts::for_listen(addr).with_name("storage-omics.us-east-1.amazonaws.com").unwrap();
+    let hosts = AllowedHosts::for_listen(addr).with_name("control-storage-omics.us-east-1.amazonaws.com").unwrap();
     let app = store::app(store::StoreConfig { hosts, ..config(dir.path()) }).await.unwrap();
     let _task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let (status, body) = get_with_host(addr, "storage-omics.us-east-1.amazonaws.com", "/sequencestores").await;
+    let (status, body) = get_with_host(addr, "control-storage-omics.us-east-1.amazonaws.com", "/sequencestores").await;
     assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
-    let (status, body) = get_with_host(addr, "storage-omics.eu-west-1.amazonaws.com", "/sequencestores").await;
+    let (status, body) = get_with_host(addr, "control-storage-omics.eu-west-1.amazonaws.com", "/sequencestores").await;
     assert_eq!(status, "HTTP/1.1 403 Forbidden", "{body}");
-    assert!(message(&body).contains(&format!("it answers to 127.0.0.1:{0}, localhost:{0}, [::1]:{0}, storage-omics.us-east-1.amazonaws.com", addr.port())), "{body}");
+    assert!(message(&body).contains(&format!("it answers to 127.0.0.1:{0}, localhost:{0}, [::1]:{0}, control-storage-omics.us-east-1.amazonaws.com", addr.port())), "{body}");
 }

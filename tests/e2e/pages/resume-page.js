@@ -11,20 +11,24 @@ window.lib = lib;
 window.cfg = conn;
 window.uploads = [];
 
+/** One uploader of `sources` (one file, or a FASTQ pair); its result lands in window.uploads. */
+function startOne(sources, opts) {
+  const up = new lib.ReadSetUploader({
+    ...conn, sourceFileType: 'FASTQ', name: sources[0].name, subjectId: 'subj', sampleId: 'samp',
+    files: sources, partSize: 65536, ...opts,
+  });
+  const entry = { up, done: false, result: null };
+  up.start().then((r) => { entry.result = { ok: true, ...r }; }, (e) => { entry.result = { ok: false, code: e.code, message: e.message }; })
+    .finally(() => { entry.done = true; });
+  window.uploads.push(entry);
+}
 /** Starts one uploader per selected file (or only file `index`); results land in window.uploads. */
 window.startUploads = (opts = {}, index = null) => {
   const chosen = index === null ? files() : [files()[index]];
-  for (const file of chosen) {
-    const up = new lib.ReadSetUploader({
-      ...conn, sourceFileType: 'FASTQ', name: file.name, subjectId: 'subj', sampleId: 'samp',
-      files: [file], partSize: 65536, ...opts,
-    });
-    const entry = { up, done: false, result: null };
-    up.start().then((r) => { entry.result = { ok: true, ...r }; }, (e) => { entry.result = { ok: false, code: e.code, message: e.message }; })
-      .finally(() => { entry.done = true; });
-    window.uploads.push(entry);
-  }
+  for (const file of chosen) startOne([file], opts);
 };
+/** Starts one paired upload of the two selected files (mate 1 as SOURCE1, mate 2 as SOURCE2). */
+window.startPaired = (opts = {}) => startOne(files(), opts);
 /** Starts one Seven Bridges upload per selected file; progress changes land in `entry.seen`. */
 window.startSbg = (opts = {}) => {
   for (const file of files()) {

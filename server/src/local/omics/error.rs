@@ -31,6 +31,9 @@ pub enum ErrorKind {
     RequestExpired,
     /// 400: the body's SHA-256 differs from the signed `x-amz-content-sha256`.
     ContentSha256Mismatch,
+    /// 400: the operation is not served on the host it was sent to (an AWS name with another
+    /// operation's host prefix); Common Errors' `InvalidAction`.
+    InvalidAction,
 }
 
 impl ErrorKind {
@@ -50,6 +53,7 @@ impl ErrorKind {
             ErrorKind::UnrecognizedClient => (StatusCode::FORBIDDEN, "UnrecognizedClientException"),
             ErrorKind::RequestExpired => (StatusCode::BAD_REQUEST, "RequestExpired"),
             ErrorKind::ContentSha256Mismatch => (StatusCode::BAD_REQUEST, "XAmzContentSHA256Mismatch"),
+            ErrorKind::InvalidAction => (StatusCode::BAD_REQUEST, "InvalidAction"),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! `tmp/` (part bodies while they stream in).
 
 mod db;
+pub mod endpoints;
 mod error;
 pub(crate) mod etag;
 mod faults;
@@ -83,6 +84,9 @@ pub struct StoreArgs {
     /// Injected faults on part uploads (tests and demos of the client's resilience).
     #[command(flatten)]
     pub faults: Faults,
+    /// Serve HTTPS (`--tls-cert`, `--tls-key`).
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 impl StoreArgs {
@@ -98,6 +102,7 @@ impl StoreArgs {
             secret_access_key: None,
             sbg_token: None,
             faults: Faults::default(),
+            tls: crate::tls::TlsArgs::default(),
         }
     }
 
@@ -287,6 +292,7 @@ pub async fn app(config: StoreConfig) -> anyhow::Result<Router> {
         tracing::warn!(faults = ?config.faults, "injecting faults into part uploads");
     }
     let fault_state = faults::FaultState::new(config.faults.clone());
+    let host_log = endpoints::HostLog::new(config.hosts.clone());
     let store: Shared = Arc::new(Store { cfg: config, db });
     readsets::resume(&store)?;
     jobs::resume(&store)?;
@@ -321,10 +327,15 @@ pub async fn app(config: StoreConfig) -> anyhow::Result<Router> {
         .route("/sequencestore/{store_id}/activationjobs", post(jobs::list_activation))
         .route("/tags/{arn}", get(tags::list).post(tags::tag).delete(tags::untag))
         .with_state(store)
-        .layer(axum::middleware::from_fn_with_state(verifier, sigv4::verify));
+        .layer(axum::middleware::from_fn_with_state(host_log.clone(), endpoints::record_verified))
+        .layer(axum::middleware::from_fn_with_state(verifier, sigv4::verify))
+        .layer(axum::middleware::from_fn_with_state(host_log.clone(), endpoints::route_by_host));
 
     // Local-store-only counters, outside the SigV4 check (read-only, no data).
-    let local = Router::new().route("/_local/stats", get(faults::stats)).with_state(fault_state);
+    let local = Router::new()
+        .route("/_local/stats", get(faults::stats))
+        .with_state(fault_state)
+        .merge(Router::new().route("/_local/hosts", get(endpoints::hosts)).with_state(host_log));
     Ok(omics
         .merge(local)
         .layer(axum::middleware::from_fn(request_id))
@@ -363,6 +374,7 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
     // Secrets and names are checked before the port is taken.
     let sbg_token = args.sbg_token()?;
     args.config(args.listen)?;
+    let tls = args.tls.acceptor()?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let config = args.config(listener.local_addr()?)?;
     if config.uses_default_credentials() {
@@ -371,10 +383,11 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
         );
     }
     tracing::info!(hosts = %config.hosts.describe(), "SigV4 requests must be signed for one of these hosts");
-    let mut sbg = crate::local::sbg::SbgConfig::new(config.data_dir.join("sbg"), format!("http://{}", listener.local_addr()?));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut sbg = crate::local::sbg::SbgConfig::new(config.data_dir.join("sbg"), format!("{scheme}://{}", listener.local_addr()?));
     sbg.token = sbg_token;
     tracing::info!("{}", crate::local::sbg::startup_notice(&sbg));
-    crate::serve(listener, app_with_sbg(config, sbg).await?, "store").await
+    crate::serve_tls(listener, app_with_sbg(config, sbg).await?, "store", tls).await
 }
 
 /// The HealthOmics API ([`app`]) and the Seven Bridges upload API ([`crate::local::sbg::router`],
