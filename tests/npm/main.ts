@@ -1,9 +1,10 @@
-// The upload page of every consumer set-up: what a portal's upload form does. The one entry that
-// Vite, webpack 5, esbuild and Rollup bundle, and that tsc compiles for the page with no bundler
-// (plain.html). Reads the proxy's address from /demo-config.json (served by `readset-server
-// demo`), uploads the chosen files (a FASTQ.gz R1/R2 pair) to ACTIVE, reads the read set back
-// through the listing client and shows the outcome as JSON in #result. The read set is named
-// after the page's path, so the test knows which build uploaded it.
+// The upload page of every consumer set-up: what a portal's upload form does. The one entry:
+// Vite bundles it as it is; tsc compiles it to main.js (tsconfig.plain.json), the page with no
+// bundler (plain.html) and the entry of webpack 5, esbuild and Rollup. Reads the proxy's
+// address from /demo-config.json (served by `readset-server demo`), uploads the chosen files (a
+// FASTQ.gz R1/R2 pair) to ACTIVE, reads the read set back through the listing client and shows
+// the outcome as JSON in #result. The read set is named after the page's path, so the test
+// knows which build uploaded it.
 import init, {
   uploadReadSet,
   SequenceStoreClient,

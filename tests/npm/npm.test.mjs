@@ -26,7 +26,7 @@ const CARGO_REPOSITORY = CARGO_TOML.match(/^repository = "(.+)"/m)[1];
 // What the consumer project is made of; node_modules (from its lockfile) is copied as is.
 const CONSUMER_FILES = [
   'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.nodenext.json', 'tsconfig.plain.json',
-  'vite.config.js', 'webpack.config.mjs', 'esbuild.config.mjs', 'rollup.config.mjs', 'strip-types.cjs',
+  'vite.config.js', 'webpack.config.mjs', 'esbuild.config.mjs', 'rollup.config.mjs',
   'index.html', 'bundle.html', 'plain.html', 'main.ts', 'usage.ts', 'node_modules',
 ];
 
@@ -209,8 +209,14 @@ const node = (args) => sh(process.execPath, args, consumer);
 
 // The five ways a portal loads the package: the build (the config file the npm README shows),
 // its output folder, and where the page must fetch the wasm from (its own output, never the
-// installed package, which the demo server also serves).
+// installed package, which the demo server also serves). tsc comes first: it compiles main.ts
+// to main.js, the page of the no-bundler set-up and the entry of webpack, esbuild and Rollup
+// (Vite takes main.ts itself).
 const BUILDS = [
+  {
+    name: 'no bundler (tsc, import map)', dir: null, page: '/plain.html', wasm: /^\/node_modules\/readset-upload\/readset_upload_bg\.wasm$/,
+    build: () => sh(join(consumer, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.plain.json'], consumer),
+  },
   {
     name: 'Vite', dir: 'dist', page: '/dist/index.html', wasm: /^\/dist\/assets\/readset_upload_bg-[\w-]+\.wasm$/,
     build: () => node([join(consumer, 'node_modules/vite/bin/vite.js'), 'build']),
@@ -227,20 +233,31 @@ const BUILDS = [
           process.exit(1);
         }
       });`]),
+    config: 'webpack.config.mjs',
   },
   {
     name: 'esbuild', dir: 'dist-esbuild', page: '/dist-esbuild/index.html', wasm: /^\/dist-esbuild\/readset_upload_bg\.wasm$/,
     build: () => node(['esbuild.config.mjs']),
+    config: 'esbuild.config.mjs',
   },
   {
     name: 'Rollup', dir: 'dist-rollup', page: '/dist-rollup/index.html', wasm: /^\/dist-rollup\/assets\/readset_upload_bg-[\w-]+\.wasm$/,
-    build: () => node([join(consumer, 'node_modules/rollup/dist/bin/rollup'), '-c', 'rollup.config.mjs', '--silent']),
-  },
-  {
-    name: 'no bundler (tsc, import map)', dir: 'dist-plain', page: '/plain.html', wasm: /^\/node_modules\/readset-upload\/readset_upload_bg\.wasm$/,
-    build: () => sh(join(consumer, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.plain.json'], consumer),
+    build: () => node([join(consumer, 'node_modules/rollup/dist/bin/rollup'), '-c', 'rollup.config.mjs', '--failAfterWarnings']),
+    config: 'rollup.config.mjs',
   },
 ];
+
+test('the webpack, esbuild and Rollup configs tested are the ones the npm README shows', () => {
+  const readme = readFileSync(join(consumer, 'node_modules/readset-upload/README.md'), 'utf8');
+  for (const b of BUILDS.filter((x) => x.config)) {
+    // Every line but comments, with the test's output folder named as in the README.
+    const lines = readFileSync(join(HERE, b.config), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('//'));
+    for (const line of lines) {
+      const shown = line.replaceAll(b.dir, 'dist');
+      assert.ok(readme.includes(shown), `${b.config}: the npm README does not show \`${shown}\``);
+    }
+  }
+});
 
 /** Every file under `dir`, relative to it. */
 const filesUnder = (dir) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
@@ -248,8 +265,17 @@ const filesUnder = (dir) => readdirSync(dir, { recursive: true, withFileTypes: t
 for (const b of BUILDS) {
   test(`${b.name}: builds the page from main.ts`, async (t) => {
     await b.build();
+    if (!b.dir) {
+      // No bundler: main.js beside the page, its types gone, its import the bare package name
+      // (the import map resolves it); the package's own files load as installed.
+      const js = readFileSync(join(consumer, 'main.js'), 'utf8');
+      assert.match(js, /from 'readset-upload'/);
+      assert.doesNotMatch(js, /type (ConnectionOptions|UploadOptions|UploadProgress)|: UploadProgress/);
+      t.diagnostic(`${b.name}: page js ${js.length} B; the package loads as installed`);
+      return;
+    }
     const out = join(consumer, b.dir);
-    if (b.dir !== 'dist' && b.dir !== 'dist-plain') cpSync(join(consumer, 'bundle.html'), join(out, 'index.html'));
+    if (b.dir !== 'dist') cpSync(join(consumer, 'bundle.html'), join(out, 'index.html'));
     const files = filesUnder(out);
     const js = files.filter((f) => f.endsWith('.js'));
     const wasm = files.filter((f) => f.endsWith('.wasm'));
@@ -257,12 +283,6 @@ for (const b of BUILDS) {
     const gz = (f) => gzipSync(readFileSync(join(out, f)), { level: 9 }).length;
     const jsBytes = js.reduce((n, f) => n + readFileSync(join(out, f)).length, 0);
     const jsGzip = js.reduce((n, f) => n + gz(f), 0);
-    if (b.dir === 'dist-plain') {
-      // No bundler: the page loads the installed package as it is.
-      assert.deepEqual(files.sort(), ['main.js']);
-      t.diagnostic(`${b.name}: page js ${jsBytes} B; the package's own files load as installed`);
-      return;
-    }
     // The bundle emits the package's wasm unchanged, once, and holds the package's JS (glue and
     // snippet) itself: nothing is fetched from node_modules (checked on the page below).
     assert.equal(wasm.length, 1, `one .wasm expected among ${files.join(', ')}`);
@@ -281,10 +301,10 @@ for (const b of BUILDS) {
     const wasm = loaded.filter((p) => p.endsWith('.wasm'));
     assert.equal(wasm.length, 1, loaded.join(', '));
     assert.match(wasm[0], b.wasm);
-    if (b.dir === 'dist-plain') {
+    if (!b.dir) {
       // The page's own module, the glue, and the JS snippet wasm-bindgen ships beside them.
       assert.deepEqual(loaded.filter((p) => p.endsWith('.js')).map((p) => p.replace(/readset-upload-[0-9a-f]+/, 'readset-upload-HASH')).sort(), [
-        '/dist-plain/main.js',
+        '/main.js',
         '/node_modules/readset-upload/readset_upload.js',
         '/node_modules/readset-upload/snippets/readset-upload-HASH/src/web/reader.js',
       ]);
