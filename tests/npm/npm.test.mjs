@@ -77,7 +77,9 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await demo?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  // rm(1), not rmSync: Node 20's recursive rmSync takes about 20 s for the copied node_modules
+  // (some 5,500 files), rm a second or two.
+  if (tmp) await run('rm', ['-rf', tmp]);
 });
 
 test('the tarball holds the ES module, the wasm, the declarations, README and LICENSE, at the Cargo version', (t) => {
