@@ -320,7 +320,7 @@ impl SequenceStoreClient {
 
     /// GetReadSetMetadata.
     #[wasm_bindgen(js_name = getReadSetMetadata)]
-    pub fn get_read_set_metadata(&self, read_set_id: String) -> ReadSetMetadataPromise {
+    pub fn get_read_set_metadata(&self, #[wasm_bindgen(js_name = readSetId)] read_set_id: String) -> ReadSetMetadataPromise {
         let req = check_id(&read_set_id, "readSetId").map(|_| omics::get_read_set_metadata(self.store(), &read_set_id));
         self.call(req).unchecked_into()
     }
@@ -337,7 +337,7 @@ impl SequenceStoreClient {
 
     /// ListReadSetUploadParts for one source of an upload.
     #[wasm_bindgen(js_name = listUploadParts)]
-    pub fn list_upload_parts(&self, upload_id: String, part_source: PartSourceArg, options: Option<PartListArg>) -> ListUploadPartsPromise {
+    pub fn list_upload_parts(&self, #[wasm_bindgen(js_name = uploadId)] upload_id: String, #[wasm_bindgen(js_name = partSource)] part_source: PartSourceArg, options: Option<PartListArg>) -> ListUploadPartsPromise {
         let source = match JsValue::from(part_source).as_string().as_deref() {
             Some("SOURCE1") => Ok(Source::Source1),
             Some("SOURCE2") => Ok(Source::Source2),
@@ -353,7 +353,7 @@ impl SequenceStoreClient {
 
     /// AbortMultipartReadSetUpload: discards an upload in progress and its parts.
     #[wasm_bindgen(js_name = abortUpload)]
-    pub fn abort_upload(&self, upload_id: String) -> VoidPromise {
+    pub fn abort_upload(&self, #[wasm_bindgen(js_name = uploadId)] upload_id: String) -> VoidPromise {
         let req = check_id(&upload_id, "uploadId").map(|_| omics::abort_upload(self.store(), &upload_id));
         // The answer carries nothing useful: resolve with undefined.
         self.call_mapped(req, |_| JsValue::UNDEFINED).unchecked_into()
@@ -379,19 +379,19 @@ impl SequenceStoreClient {
 
     /// GetReadSetImportJob.
     #[wasm_bindgen(js_name = getImportJob)]
-    pub fn get_import_job(&self, job_id: String) -> JobPromise {
+    pub fn get_import_job(&self, #[wasm_bindgen(js_name = jobId)] job_id: String) -> JobPromise {
         self.call(Ok(omics::get_job(self.store(), JobKind::Import, &job_id))).unchecked_into()
     }
 
     /// GetReadSetExportJob.
     #[wasm_bindgen(js_name = getExportJob)]
-    pub fn get_export_job(&self, job_id: String) -> JobPromise {
+    pub fn get_export_job(&self, #[wasm_bindgen(js_name = jobId)] job_id: String) -> JobPromise {
         self.call(Ok(omics::get_job(self.store(), JobKind::Export, &job_id))).unchecked_into()
     }
 
     /// GetReadSetActivationJob.
     #[wasm_bindgen(js_name = getActivationJob)]
-    pub fn get_activation_job(&self, job_id: String) -> JobPromise {
+    pub fn get_activation_job(&self, #[wasm_bindgen(js_name = jobId)] job_id: String) -> JobPromise {
         self.call(Ok(omics::get_job(self.store(), JobKind::Activation, &job_id))).unchecked_into()
     }
 }

@@ -1,12 +1,17 @@
-// The bundled page (Vite): what a portal's upload form does. Reads the proxy's address from
-// /demo-config.json (served by `readset-server demo`), uploads the chosen FASTQ.gz to ACTIVE,
-// reads the read set back through the listing client and shows the outcome as JSON in #result.
+// The upload page of every consumer set-up: what a portal's upload form does. The one entry:
+// Vite bundles it as it is; tsc compiles it to main.js (tsconfig.plain.json), the page with no
+// bundler (plain.html) and the entry of webpack 5, esbuild and Rollup. Reads the proxy's
+// address from /demo-config.json (served by `readset-server demo`), uploads the chosen files (a
+// FASTQ.gz R1/R2 pair) to ACTIVE, reads the read set back through the listing client and shows
+// the outcome as JSON in #result. The read set is named after the page's path, so the test
+// knows which build uploaded it.
 import init, {
   uploadReadSet,
   SequenceStoreClient,
   version,
   type ConnectionOptions,
   type ReadSetUploadError,
+  type UploadOptions,
   type UploadProgress,
 } from 'readset-upload';
 
@@ -22,13 +27,15 @@ await init();
 // since the uploader refuses options it does not know.
 const { endpoint, token, sequenceStoreId } = (await (await fetch('/demo-config.json')).json()) as ConnectionOptions;
 const config: ConnectionOptions = { endpoint, token, sequenceStoreId };
-status.textContent = `readset-upload ${version()} loaded (bundled).`;
+status.textContent = `readset-upload ${version()} loaded.`;
 button.disabled = false;
 document.body.dataset.ready = 'true';
 
 button.addEventListener('click', async () => {
-  const file = input.files?.[0];
-  if (!file) return;
+  // One file, or the R1 and R2 files of a pair (the type allows no more).
+  const [r1, r2] = [...(input.files ?? [])];
+  if (!r1) return;
+  const files: UploadOptions['files'] = r2 ? [r1, r2] : [r1];
   const phases: string[] = [];
   let maxUploaded = 0;
   const onProgress = (p: UploadProgress): void => {
@@ -40,10 +47,10 @@ button.addEventListener('click', async () => {
     const upload = await uploadReadSet({
       ...config,
       sourceFileType: 'FASTQ',
-      name: 'bundled page',
+      name: `upload from ${location.pathname}`,
       subjectId: 'subject-1',
       sampleId: 'sample-1',
-      files: [file],
+      files,
       pollIntervalMs: 100,
       onProgress,
     });

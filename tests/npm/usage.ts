@@ -8,8 +8,15 @@ import init, {
   uploadReadSet,
   hashBlob,
   configureRequestQueue,
+  findResumableUploads,
+  listAbandonedUploads,
+  abortUpload,
+  uploadToSevenBridges,
   ReadSetUploader,
   SequenceStoreClient,
+  SevenBridgesUploader,
+  Hasher,
+  FastqEtagHasher,
   type InitInput,
   type InitOutput,
   type SyncInitInput,
@@ -42,6 +49,18 @@ import init, {
   type UploadPhase,
   type UploadProgress,
   type UploadResult,
+  type RequestQueueOptions,
+  type HashAlgorithm,
+  type HashBlobOptions,
+  type HashBlobResult,
+  type FileFingerprint,
+  type SavedUpload,
+  type FindResumableOptions,
+  type AbandonedUpload,
+  type AbortUploadOptions,
+  type AbortUploadResult,
+  type SevenBridgesUploadOptions,
+  type SevenBridgesUploadResult,
 } from 'readset-upload';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -183,16 +202,86 @@ export async function listing(): Promise<void> {
   // @ts-expect-error: the listing result is typed
   void sets.items;
 
-  const digest: { hex: string; inWorker: boolean; uncompressedBytes?: number } = await hashBlob(new Blob(['x']), 'SHA-256', { chunkSize: 1 << 20, inWorker: true });
+  const hashOptions: HashBlobOptions = { chunkSize: 1 << 20, inWorker: true, readStallMs: 3000 };
+  const algorithm: HashAlgorithm = 'SHA-256';
+  const digest: HashBlobResult = await hashBlob(new Blob(['x']), algorithm, hashOptions);
+  const fields: [string, boolean, number, number | undefined] = [digest.hex, digest.inWorker, digest.readRestarts, digest.uncompressedBytes];
   await hashBlob(new Blob(['x']), 'FASTQ_MD5up');
-  void digest;
+  void fields;
   // @ts-expect-error: the options are typed
   await hashBlob(new Blob(['x']), 'MD5', { workers: 2 });
   // @ts-expect-error: the algorithms are named
   await hashBlob(new Blob(['x']), 'CRC32');
 
-  configureRequestQueue({ concurrency: 8, requestsPerSecond: 10 });
+  const queue: RequestQueueOptions = { concurrency: 8, requestsPerSecond: 10 };
+  configureRequestQueue(queue);
   configureRequestQueue(); // back to the defaults
   // @ts-expect-error: the queue options are typed
   configureRequestQueue({ maxInFlight: 4 });
+}
+
+export function hashing(bytes: Uint8Array, gz: Uint8Array): [string, string, number] {
+  using sha = new Hasher('SHA-256');
+  sha.update(bytes);
+  const hex: string = sha.digestHex();
+  const etag = new FastqEtagHasher('MD5up');
+  etag.update(gz);
+  const done: { algorithm: string; hex: string; uncompressedBytes: number } = etag.finish();
+  etag.free();
+  // @ts-expect-error: bytes, not a string
+  sha.update('text');
+  return [hex, done.hex, done.uncompressedBytes];
+}
+
+export async function resuming(r1: File, r2: File): Promise<void> {
+  const find: FindResumableOptions = { files: [r1, r2], endpoint: connection.endpoint, sequenceStoreId: connection.sequenceStoreId };
+  const saved: SavedUpload[] = await findResumableUploads(find);
+  const first: SavedUpload | undefined = saved[0];
+  if (first) {
+    const print: FileFingerprint | undefined = first.files[0];
+    const confirmed: Record<string, string> = first.parts;
+    void [print?.edgeSha256, print?.lastModified, confirmed, first.uploadGrant, first.createdMs];
+    await uploadReadSet({ ...connection, sourceFileType: 'FASTQ', name: first.name ?? 'n', subjectId: 's', sampleId: 's', files: [r1, r2], uploadId: first.uploadId });
+  }
+  const abandoned: AbandonedUpload[] = await listAbandonedUploads(connection);
+  for (const a of abandoned) {
+    const local: SavedUpload | null = a.local;
+    const options: AbortUploadOptions = { ...connection, uploadId: a.uploadId };
+    const done: AbortUploadResult = await abortUpload(options);
+    void [local, a.onServer, done.abortedOnServer satisfies boolean, done.localRecordsRemoved satisfies number];
+  }
+  // @ts-expect-error: the upload to abort is required
+  void ({ ...connection } satisfies AbortUploadOptions);
+}
+
+export async function sevenBridges(file: File, signal: AbortSignal): Promise<SevenBridgesUploadResult> {
+  const options: SevenBridgesUploadOptions = {
+    endpoint: 'https://portal.example/sbg/v2',
+    token: 'jwt',
+    project: 'lab/project',
+    name: file.name,
+    overwrite: false,
+    file,
+    partSize: 5 * 1024 * 1024,
+    concurrency: 4,
+    retry,
+    resume: 'auto',
+    stallTimeoutMs: 60_000,
+    signal,
+    onProgress: (p: UploadProgress) => void p.bytesUploaded,
+  };
+  const up = new SevenBridgesUploader(options);
+  const running: Promise<SevenBridgesUploadResult> = up.start();
+  up.pause();
+  up.resume();
+  const state: 'idle' | 'running' | 'paused' | 'aborted' | 'completing' | 'finished' = up.state;
+  const id: string | undefined = up.uploadId;
+  void [state, id];
+  const r = await running;
+  const fields: [string, string, number, number, number, number, number, number | null, string] = [r.fileId, r.uploadId, r.partSize, r.parts, r.partsSkipped, r.bytes, r.apiCalls, r.rateLimitRemaining, r.file.name];
+  void fields;
+  await up.abort();
+  // @ts-expect-error: one file, not a pair
+  void ({ ...options, file: [file, file] } satisfies SevenBridgesUploadOptions);
+  return uploadToSevenBridges(options);
 }
