@@ -239,7 +239,7 @@ export async function resuming(r1: File, r2: File): Promise<void> {
   const first: SavedUpload | undefined = saved[0];
   if (first) {
     const print: FileFingerprint | undefined = first.files[0];
-    const confirmed: Record<string, string> = first.parts;
+    const confirmed: [number, number] = [first.partsConfirmed, first.bytesConfirmed];
     void [print?.edgeSha256, print?.lastModified, confirmed, first.uploadGrant, first.createdMs];
     await uploadReadSet({ ...connection, sourceFileType: 'FASTQ', name: first.name ?? 'n', subjectId: 's', sampleId: 's', files: [r1, r2], uploadId: first.uploadId });
   }
