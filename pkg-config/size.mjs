@@ -17,7 +17,21 @@ export function packageSizes(pkgDir) {
   return { wasm, js, totalGzip: wasm.gzip + js.gzip };
 }
 
+// `node pkg-config/size.mjs --budget-kib N [pkgDir]` also fails (exit 1) when the gzipped wasm +
+// JS is larger than N KiB: `./run test` checks the package against the budget in
+// pkg-config/size-budget-kib this way (sizes are deterministic, so this is a check, not a timing).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const dir = process.argv[2] ?? fileURLToPath(new URL('../pkg', import.meta.url));
-  console.log(JSON.stringify(packageSizes(dir), null, 2));
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--budget-kib');
+  const budget = at >= 0 ? Number(args.splice(at, 2)[1]) : null;
+  if (budget !== null && !(budget > 0)) throw new Error('--budget-kib needs a positive number of KiB');
+  const dir = args[0] ?? fileURLToPath(new URL('../pkg', import.meta.url));
+  const sizes = packageSizes(dir);
+  console.log(JSON.stringify(sizes, null, 2));
+  if (budget !== null) {
+    const kib = sizes.totalGzip / 1024;
+    const verdict = kib <= budget ? 'within' : 'OVER';
+    console.log(`wasm + JS gzipped: ${kib.toFixed(1)} KiB, ${verdict} the budget of ${budget} KiB`);
+    if (kib > budget) process.exit(1);
+  }
 }
