@@ -33,6 +33,9 @@ test('after a reload mid-upload, selecting the same file again sends only the pa
     assert.equal(saved.length, 1, 'the upload is offered for resuming');
     assert.equal(saved[0].uploadId, firstId);
     const onServer = await page.evaluate((id) => window.serverParts(id), firstId);
+    // The record counts the parts this browser saw confirmed (never more than the server holds).
+    assert.ok(saved[0].partsConfirmed > 0 && saved[0].partsConfirmed <= onServer.length, `${saved[0].partsConfirmed} counted, ${onServer.length} held`);
+    assert.ok(saved[0].bytesConfirmed > (saved[0].partsConfirmed - 1) * 65536 && saved[0].bytesConfirmed <= saved[0].partsConfirmed * 65536);
     const before = (await stats(demo.storeUrl)).partRequests;
 
     await page.evaluate(() => window.startUploads({ resume: 'auto', concurrency: 2 }));
