@@ -51,6 +51,15 @@ export function startChild(bin, args, env, ready, what) {
   return { child, started, logs: () => err };
 }
 
+/** Starts `readset-server demo` with `args`; `started` resolves to `{ pageUrl, storeUrl }` from
+ *  the lines it prints. */
+export function startDemoServer(bin, args) {
+  return startChild(bin, ['demo', ...args], {}, (out) => {
+    const p = out.match(/open (http:\/\/127\.0\.0\.1:\d+)/), s = out.match(/local store: (http:\/\/127\.0\.0\.1:\d+)/);
+    return p && s && { pageUrl: p[1], storeUrl: s[1] };
+  }, 'readset-server demo');
+}
+
 export async function waitHealthy(url, what) {
   for (let i = 0; i < 200; i++) {
     try { if ((await fetch(`${url}/health`)).ok) return; } catch { /* not yet */ }
@@ -75,10 +84,8 @@ export async function loadRun({ serverBin, pkgDir, pagesDir, work, browser, proc
   writeFileSync(grantKey, randomBytes(48).toString('hex'));
   chmodSync(grantKey, 0o600);
   const dataDir = join(work, 'load-data');
-  const demo = startChild(serverBin, ['demo', '--listen', '127.0.0.1:0', '--store-listen', '127.0.0.1:0', '--data', dataDir,
-    '--www', pagesDir, '--pkg', pkgDir, '--fault-part-error-rate', '0.05', '--fault-drop-rate', '0.02', '--fault-throttle-rps', '10'], {},
-  (out) => { const p = out.match(/open (http:\/\/127\.0\.0\.1:\d+)/), s = out.match(/local store: (http:\/\/127\.0\.0\.1:\d+)/); return p && s && { pageUrl: p[1], storeUrl: s[1] }; },
-  'readset-server demo');
+  const demo = startDemoServer(serverBin, ['--listen', '127.0.0.1:0', '--store-listen', '127.0.0.1:0', '--data', dataDir,
+    '--www', pagesDir, '--pkg', pkgDir, '--fault-part-error-rate', '0.05', '--fault-drop-rate', '0.02', '--fault-throttle-rps', '10']);
   const children = [demo.child];
   try {
     const { pageUrl, storeUrl } = await demo.started;

@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { loadRun } from './load.mjs';
+import { loadRun, startDemoServer } from './load.mjs';
 import { transportRun } from './transport.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -259,20 +259,9 @@ try {
 
   // The demo: store + proxy + our pages on one origin (no CORS preflights for anyone).
   const dataDir = join(work, 'data');
-  server = spawn(findServer(), ['demo', '--listen', '127.0.0.1:0', '--store-listen', '127.0.0.1:0', '--data', dataDir,
-    '--www', www, '--pkg', PKG], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let serverErr = '';
-  server.stderr.on('data', (d) => { serverErr += d; });
-  const [pageUrl, storeUrl] = await new Promise((res, rej) => {
-    let out = '';
-    const timer = setTimeout(() => rej(new Error(`readset-server did not start in 20 s:\n${serverErr}`)), 20_000);
-    server.on('exit', (c) => { clearTimeout(timer); rej(new Error(`readset-server exited with ${c}:\n${serverErr}`)); });
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/open (http:\/\/127\.0\.0\.1:\d+)/), s = out.match(/local store: (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m && s) { clearTimeout(timer); res([m[1], s[1]]); }
-    });
-  });
+  const demo = startDemoServer(findServer(), ['--listen', '127.0.0.1:0', '--store-listen', '127.0.0.1:0', '--data', dataDir, '--www', www, '--pkg', PKG]);
+  server = demo.child;
+  const { pageUrl, storeUrl } = await demo.started;
   const storeArg = { ...STORE_KEYS, url: storeUrl };
 
   browser = await chromium.launch({
@@ -571,7 +560,7 @@ try {
 
   // (7) the proxy against the transport limit: nginx's proxy_pass to the same sink (transport.mjs).
   if (want('transport')) {
-    const t = await transportRun({ serverBin: findServer(), work, cpuSeconds, log, S: S.transport });
+    const t = await transportRun({ serverBin: findServer(), work, cpuSeconds, procStatus, log, S: S.transport });
     if (!t) {
       row('7 transport', 'skipped: nginx is not installed (`./run bench` installs it)', null, '');
     } else {

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, mintJwt, startChild, stop, waitHealthy } from './load.mjs';
 
@@ -42,17 +42,12 @@ function put(url, headers, body) {
   });
 }
 
-function childPids(parent) {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
-    try { return Number(readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === parent; } catch { return false; }
-  });
-}
 
 /**
  * Runs the comparison. `S`: `{ parts, partBytes, rounds }`. Returns `null` without nginx (the
  * caller prints a row saying so), else the per-round figures.
  */
-export async function transportRun({ serverBin, work, cpuSeconds, log, S }) {
+export async function transportRun({ serverBin, work, cpuSeconds, procStatus, log, S }) {
   if (!NGINX) return null;
   const children = [];
   try {
@@ -117,7 +112,8 @@ http {
     const headers = { authorization: `Bearer ${token}`, 'x-readset-upload-grant': uploadGrant, 'content-type': 'application/octet-stream' };
 
     const body = randomBytes(S.partBytes);
-    const nginxPids = () => [nginx.pid, ...childPids(nginx.pid)];
+    const workers = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => procStatus(p)?.ppid === nginx.pid);
+    const nginxPids = () => [nginx.pid, ...workers()];
     const contenders = {
       proxy: { base: proxyUrl, pids: () => [proxy.child.pid], ms: [], cpu: [] },
       nginx: { base: `http://127.0.0.1:${nginxPort}`, pids: nginxPids, ms: [], cpu: [] },
