@@ -331,3 +331,32 @@ async fn complete_of_a_full_pair_passes_while_other_json_calls_keep_the_small_ca
     assert!(res.text().await.unwrap().contains(&MAX_COMPLETE_JSON_BODY.to_string()), "the message names the cap");
     assert_eq!(rec.seen().len(), 1, "neither refused request reached the upstream");
 }
+
+#[tokio::test]
+async fn a_large_complete_from_another_user_or_with_a_repeated_key_is_refused_before_the_upstream() {
+    use readset_server::proxy::ownership::GRANT_HEADER;
+    let (up, rec) = spawn_upstream().await;
+    let proxy = spawn_proxy(test_config(up)).await;
+    let parts: Vec<_> = (1..=10_000).map(|n| serde_json::json!({"partNumber": n, "partSource": "SOURCE1", "checksum": "c".repeat(64)})).collect();
+    let list = serde_json::to_string(&parts).unwrap();
+    let complete = |token: String, body: String| {
+        client()
+            .post(format!("http://{proxy}/omics/sequencestore/{STORE}/upload/{UPLOAD}/complete"))
+            .bearer_auth(token)
+            .header(GRANT_HEADER, alice_grant(STORE, UPLOAD))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    // Bob, allowed on the same store, sends Alice's grant with his own token: the grant names
+    // its owner, so the large body is never read on his behalf.
+    let bob = mint_jwt(serde_json::json!({ "sub": "bob", "exp": now_secs() + 600, "stores": [STORE] }));
+    let res = complete(bob, format!(r#"{{"parts":{list}}}"#)).await.unwrap();
+    assert_eq!(res.status(), 403);
+    // Alice herself, but `parts` given twice (which list would the service use?).
+    let alice = jwt_for(&[STORE]);
+    let res = complete(alice, format!(r#"{{"parts":{list},"parts":[]}}"#)).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("more than once"));
+    assert!(rec.seen().is_empty(), "the upstream saw neither request, so nothing was completed");
+}
