@@ -4,7 +4,8 @@
 //! The page learns where to upload from `GET /demo-config.json`:
 //! `{"endpoint": "http://127.0.0.1:8080/omics", "token": "...", "sequenceStoreId": "...",
 //! "sbg": {"endpoint": "http://127.0.0.1:8080/sbg/v2", "project": "demo/readset-upload"}}`.
-//! The token is a fresh random static proxy token per run (any store); the sequence store is
+//! The token is a fresh random static proxy token per run (any store, every operation the
+//! proxy forwards, read set downloads included); the sequence store is
 //! created on first start (`MD5up` ETags) and found again on later starts by its client token.
 //! Export and import jobs on it run as [`DEMO_JOB_ROLE`] and stay under the demo's S3 prefixes
 //! ([`demo_job_rules`]): the proxy refuses any other role or location, as in production.
@@ -109,6 +110,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let token = args.token.clone().unwrap_or_else(|| format!("demo-{}", uuid::Uuid::new_v4().simple()));
     let mut principal = proxy::Principal::new(proxy::auth::STATIC_TOKEN_ISSUER, "demo", proxy::StoreScope::Any, vec!["*".into()]);
     principal.jobs.by_store.insert(store_id.clone(), demo_job_rules());
+    // Every operation, downloads (GetReadSet) included: the page previews and downloads the
+    // read sets it uploaded. A token's stores alone do not grant downloads.
+    principal.operations = proxy::access::OperationScope::Only(proxy::access::ALL_OPERATIONS.into_iter().collect());
     let auth = proxy::Authenticator::new().with_static_token(&token, principal)?;
     let mut proxy_config = proxy::ProxyConfig::local_store(
         &store_url,

@@ -9,6 +9,13 @@
 //!   operations, plus job rules per store for everyone and per rule;
 //! - job rules set on a principal in code (the demo's static token).
 //!
+//! Downloading a read set ([`Operation::GetReadSet`]) is a right of its own: patient data
+//! leaves the store. No grant gains it without naming it: not a token's or token file's
+//! `stores` ([`OperationScope::Any`] stops short of it), not the `read` group (which is
+//! metadata: the store, the list, a read set's description) and not `all`. A policy rule names
+//! `download` (or `GetReadSet`); a token file entry lists it in its `operations`; code (the
+//! demo) sets it on the principal.
+//!
 //! The browser never chooses an IAM role or an S3 location: a Start*Job body is checked against
 //! the rules of its store ([`check_job_request`]), the configured role is filled in when the
 //! body names none, and anything else is refused with a message naming the rule. With no rule
@@ -32,7 +39,8 @@ use super::policy::Operation;
 /// Which HealthOmics operations a caller may use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OperationScope {
-    /// Every operation the proxy forwards.
+    /// Every operation the proxy forwards except those granted only by name
+    /// ([`needs_explicit_grant`]: downloads): what a token's stores grant.
     Any,
     /// Only these.
     Only(HashSet<Operation>),
@@ -46,7 +54,7 @@ impl OperationScope {
     /// Whether `operation` is allowed on `store_id`.
     pub fn allows(&self, store_id: &str, operation: Operation) -> bool {
         match self {
-            Self::Any => true,
+            Self::Any => !needs_explicit_grant(operation),
             Self::Only(set) => set.contains(&operation),
             Self::PerStore(map) => [store_id, "*"].iter().any(|k| map.get(*k).is_some_and(|s| s.allows(store_id, operation))),
         }
@@ -55,6 +63,9 @@ impl OperationScope {
     /// `self` widened by `operations`.
     fn union(&mut self, operations: &HashSet<Operation>) {
         match self {
+            Self::Any if operations.iter().any(|op| needs_explicit_grant(*op)) => {
+                *self = Self::Only(ALL_OPERATIONS.iter().copied().filter(|op| !needs_explicit_grant(*op)).chain(operations.iter().copied()).collect());
+            }
             Self::Any => {}
             Self::Only(set) => set.extend(operations.iter().copied()),
             Self::PerStore(_) => *self = Self::Only(operations.clone()),
@@ -64,7 +75,7 @@ impl OperationScope {
     /// The operations allowed by both `self` and `other`.
     pub fn intersect(&self, other: &HashSet<Operation>) -> Self {
         match self {
-            Self::Any => Self::Only(other.clone()),
+            Self::Any => Self::Only(other.iter().copied().filter(|op| !needs_explicit_grant(*op)).collect()),
             Self::Only(set) => Self::Only(set.intersection(other).copied().collect()),
             Self::PerStore(map) => Self::PerStore(map.iter().map(|(k, v)| (k.clone(), v.intersect(other))).collect()),
         }
@@ -72,7 +83,7 @@ impl OperationScope {
 }
 
 /// Every operation the proxy forwards, by the name the policy file uses (the HealthOmics name).
-pub const ALL_OPERATIONS: [Operation; 18] = [
+pub const ALL_OPERATIONS: [Operation; 19] = [
     Operation::GetSequenceStore,
     Operation::CreateMultipartReadSetUpload,
     Operation::UploadReadSetPart,
@@ -82,6 +93,7 @@ pub const ALL_OPERATIONS: [Operation; 18] = [
     Operation::ListReadSetUploadParts,
     Operation::ListReadSets,
     Operation::GetReadSetMetadata,
+    Operation::GetReadSet,
     Operation::GetReadSetImportJob,
     Operation::ListReadSetImportJobs,
     Operation::StartReadSetImportJob,
@@ -93,11 +105,23 @@ pub const ALL_OPERATIONS: [Operation; 18] = [
     Operation::StartReadSetActivationJob,
 ];
 
+/// Whether `operation` is allowed only where a grant names it (`download`, `GetReadSet`):
+/// never through [`OperationScope::Any`] (a token's stores) nor the `read` or `all` groups.
+/// Downloading a read set takes patient data out of the store, a right an operator gives
+/// knowingly; an existing policy or token must not start allowing it when the proxy learns
+/// the operation.
+pub fn needs_explicit_grant(operation: Operation) -> bool {
+    OperationGroup::of(operation) == OperationGroup::Download
+}
+
 /// The named groups of operations a policy file may use besides single operation names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperationGroup {
-    /// `read`: GetSequenceStore, ListReadSets, GetReadSetMetadata.
+    /// `read`: GetSequenceStore, ListReadSets, GetReadSetMetadata (metadata, no file content).
     Read,
+    /// `download`: GetReadSet, the read sets' files themselves. Not in `all`
+    /// ([`needs_explicit_grant`]).
+    Download,
     /// `upload`: the multipart upload operations (create, parts, list, complete, abort).
     Upload,
     /// `jobs`: Start, Get and List of import, export and activation jobs.
@@ -110,6 +134,7 @@ impl OperationGroup {
         use Operation::*;
         match operation {
             GetSequenceStore | ListReadSets | GetReadSetMetadata => Self::Read,
+            GetReadSet => Self::Download,
             CreateMultipartReadSetUpload
             | UploadReadSetPart
             | CompleteMultipartReadSetUpload
@@ -129,12 +154,14 @@ impl OperationGroup {
     }
 }
 
-/// The operations a policy file entry names: `read`, `upload`, `jobs`, `all`, or one operation
-/// by its HealthOmics name (`StartReadSetExportJob`).
+/// The operations a policy file entry names: `read`, `download`, `upload`, `jobs`, `all`
+/// (every operation but downloads: [`needs_explicit_grant`]), or one operation by its
+/// HealthOmics name (`StartReadSetExportJob`, `GetReadSet`).
 pub fn operations_named(name: &str) -> anyhow::Result<Vec<Operation>> {
     let group = match name {
-        "all" => return Ok(ALL_OPERATIONS.to_vec()),
+        "all" => return Ok(ALL_OPERATIONS.iter().copied().filter(|op| !needs_explicit_grant(*op)).collect()),
         "read" => Some(OperationGroup::Read),
+        "download" => Some(OperationGroup::Download),
         "upload" => Some(OperationGroup::Upload),
         "jobs" => Some(OperationGroup::Jobs),
         _ => None,
@@ -145,7 +172,7 @@ pub fn operations_named(name: &str) -> anyhow::Result<Vec<Operation>> {
     match ALL_OPERATIONS.iter().find(|op| format!("{op:?}") == name) {
         Some(op) => Ok(vec![*op]),
         None => anyhow::bail!(
-            "{name:?} is not an operation: use read, upload, jobs, all, or a HealthOmics operation name such as StartReadSetExportJob"
+            "{name:?} is not an operation: use read, download, upload, jobs, all, or a HealthOmics operation name such as StartReadSetExportJob"
         ),
     }
 }
@@ -400,9 +427,10 @@ mod tests {
         for n in &names {
             assert_eq!(operations_named(n).unwrap().len(), 1);
         }
-        let grouped = ["read", "upload", "jobs"].iter().map(|g| operations_named(g).unwrap().len()).sum::<usize>();
+        let grouped = ["read", "download", "upload", "jobs"].iter().map(|g| operations_named(g).unwrap().len()).sum::<usize>();
         assert_eq!(grouped, ALL_OPERATIONS.len());
         assert_eq!(operations_named("read").unwrap().len(), 3);
+        assert_eq!(operations_named("download").unwrap(), vec![Operation::GetReadSet]);
         assert!(operations_named("getsequencestore").is_err());
     }
 
@@ -528,5 +556,45 @@ mod tests {
         let e = check_job_request(&p, Operation::StartReadSetExportJob, "1234567890", body).unwrap_err();
         assert_eq!(e.status(), 403);
         assert!(e.message().contains("no job configuration for sequence store 1234567890"));
+    }
+
+    #[test]
+    fn downloading_is_granted_only_by_name() {
+        // Neither a token's own grant, nor `read`, nor `all` carries GetReadSet.
+        assert!(!OperationScope::Any.allows("1111111111", Operation::GetReadSet));
+        assert!(OperationScope::Any.allows("1111111111", Operation::GetReadSetMetadata));
+        for group in ["read", "all", "upload", "jobs"] {
+            assert!(!operations_named(group).unwrap().contains(&Operation::GetReadSet), "{group}");
+        }
+        assert_eq!(operations_named("all").unwrap().len(), ALL_OPERATIONS.len() - 1);
+        assert_eq!(operations_named("GetReadSet").unwrap(), vec![Operation::GetReadSet]);
+        let only: HashSet<Operation> = [Operation::GetReadSet, Operation::ListReadSets].into();
+        assert_eq!(OperationScope::Any.intersect(&only), OperationScope::Only([Operation::ListReadSets].into()));
+
+        let policy = r#"{"rules": [
+            {"claim": "groups", "values": ["viewer"], "stores": ["1111111111"], "operations": ["read", "download"]},
+            {"claim": "groups", "values": ["admin"], "stores": ["*"], "operations": ["all"]},
+            {"claim": "groups", "values": ["fetcher"], "stores": ["3333333333"], "operations": ["GetReadSet"]}
+        ]}"#;
+        let p = AccessPolicy::parse(policy, false).unwrap();
+        let grants = |groups: Value, stores: &[&str]| {
+            let mut a = principal(stores);
+            p.apply(&mut a, &claims(json!({"sub": "a", "groups": groups}))).unwrap();
+            a.operations
+        };
+        let viewer = grants(json!(["viewer"]), &[]);
+        assert!(viewer.allows("1111111111", Operation::GetReadSet) && viewer.allows("1111111111", Operation::GetReadSetMetadata));
+        assert!(!viewer.allows("2222222222", Operation::GetReadSet), "a download grant stays on its rule's stores");
+        assert!(!viewer.allows("1111111111", Operation::UploadReadSetPart));
+        let admin = grants(json!(["admin"]), &[]);
+        assert!(!admin.allows("1111111111", Operation::GetReadSet) && admin.allows("1111111111", Operation::StartReadSetExportJob));
+        // A store the token grants keeps everything but downloads, and gains downloads where a
+        // rule names them on that same store.
+        let fetcher = grants(json!(["fetcher"]), &["3333333333", "4444444444"]);
+        assert!(fetcher.allows("3333333333", Operation::GetReadSet) && fetcher.allows("3333333333", Operation::UploadReadSetPart));
+        assert!(!fetcher.allows("4444444444", Operation::GetReadSet) && fetcher.allows("4444444444", Operation::UploadReadSetPart));
+        // No rule matched: the token's own grant, without downloads.
+        let nobody = grants(json!(["other"]), &["1111111111"]);
+        assert!(!nobody.allows("1111111111", Operation::GetReadSet) && nobody.allows("1111111111", Operation::ListReadSets));
     }
 }

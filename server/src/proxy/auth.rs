@@ -85,7 +85,8 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// A caller allowed every operation on `stores` and `projects`, with no job rules (so
+    /// A caller allowed every operation on `stores` and `projects` except downloads
+    /// ([`OperationScope::Any`]; set `operations` to grant GetReadSet), with no job rules (so
     /// export and import jobs are refused).
     pub fn new(issuer: impl Into<String>, sub: impl Into<String>, stores: StoreScope, projects: Vec<String>) -> Self {
         Self { issuer: issuer.into(), sub: sub.into(), stores, projects, operations: OperationScope::Any, jobs: JobGrants::default() }
@@ -135,6 +136,11 @@ pub struct StaticTokenEntry {
     /// Seven Bridges projects allowed.
     #[serde(default)]
     pub projects: Vec<String>,
+    /// The operations allowed on `stores`, named as in the policy file (`read`, `download`,
+    /// `upload`, `jobs`, `all`, or HealthOmics names); absent: every operation but downloads
+    /// ([`OperationScope::Any`]). `["all", "download"]` is everything.
+    #[serde(default)]
+    pub operations: Option<Vec<String>>,
 }
 
 /// The identity provider whose tokens are accepted: its key set and the claims its tokens
@@ -246,13 +252,32 @@ impl Authenticator {
     }
 
     /// Adds every token of a token file: a JSON array of
-    /// `{"token": "...", "sub": "...", "stores": ["..."|"*"], "projects": [...]}`.
+    /// `{"token": "...", "sub": "...", "stores": ["..."|"*"], "projects": [...], "operations": [...]}`
+    /// (`projects` and `operations` optional: [`StaticTokenEntry`]).
     pub fn with_token_file(mut self, path: &Path) -> anyhow::Result<Self> {
         let text = String::from_utf8(crate::secrets::read_file(path, "token")?).with_context(|| format!("the token file {} is not UTF-8", path.display()))?;
         let entries: Vec<StaticTokenEntry> =
             serde_json::from_str(&text).with_context(|| format!("token file {} is not a JSON array of token entries", path.display()))?;
-        for entry in entries {
-            let principal = Principal::new(STATIC_TOKEN_ISSUER, entry.sub, StoreScope::from_list(entry.stores), entry.projects);
+        for (i, entry) in entries.into_iter().enumerate() {
+            let operations = match &entry.operations {
+                None => OperationScope::Any,
+                Some(names) => {
+                    anyhow::ensure!(
+                        !names.is_empty(),
+                        "token file {}: at [{i}].operations: list at least one operation or group (read, download, upload, jobs, all), or leave the key out",
+                        path.display()
+                    );
+                    let mut set = std::collections::HashSet::new();
+                    for (j, name) in names.iter().enumerate() {
+                        let ops = super::access::operations_named(name)
+                            .with_context(|| format!("token file {}: at [{i}].operations[{j}]", path.display()))?;
+                        set.extend(ops);
+                    }
+                    OperationScope::Only(set)
+                }
+            };
+            let mut principal = Principal::new(STATIC_TOKEN_ISSUER, entry.sub, StoreScope::from_list(entry.stores), entry.projects);
+            principal.operations = operations;
             self = self.with_static_token(&entry.token, principal).with_context(|| format!("token file {}", path.display()))?;
         }
         Ok(self)

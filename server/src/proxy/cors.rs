@@ -10,9 +10,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ProxyError;
 
-/// Response headers the browser client may read.
+/// Response headers the browser client may read. `Content-Length` is CORS-safelisted in the
+/// Fetch standard already; it is listed for browsers that predate that (a read set download
+/// reads it to size its progress).
 pub const EXPOSED_HEADERS: &str =
-    "x-amzn-ErrorType, x-amzn-RequestId, Retry-After, ETag, x-readset-request-id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset";
+    "x-amzn-ErrorType, x-amzn-RequestId, Retry-After, ETag, Content-Length, x-readset-request-id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset";
 /// Methods the API uses.
 const ALLOWED_METHODS: &str = "GET, POST, PUT, DELETE";
 /// How long a browser may cache a preflight answer, in seconds.

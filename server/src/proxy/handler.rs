@@ -1,8 +1,8 @@
 //! The `/omics/...` handler: authenticate, apply the policy, check the upload's grant, check
 //! the body's size, take a part slot, then sign and forward. Every refusal happens before the
 //! body is read (a refused part never reaches the store). Create and ListMultipartReadSetUploads
-//! answers are rewritten for ownership ([`super::ownership`]); every mutating operation leaves
-//! one audit line (target `audit`).
+//! answers are rewritten for ownership ([`super::ownership`]); every mutating operation, and
+//! every read set download (GetReadSet), leaves one audit line (target `audit`).
 
 use std::sync::Arc;
 
@@ -38,9 +38,9 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyEr
     let principal = match state.auth.authenticate(&parts.headers).await {
         Ok(p) => p,
         Err(e) => {
-            // A refused caller of a mutating operation is audited too (without a principal).
+            // A refused caller of an audited operation is audited too (without a principal).
             if let Ok(allowed) = classify(&parts.method, parts.uri.path(), parts.uri.query()) {
-                if allowed.operation.is_mutating() {
+                if allowed.operation.is_audited() {
                     audit(None, &allowed, &Err(e.clone()));
                 }
             }
@@ -49,7 +49,7 @@ async fn proxy(state: &ProxyState, request: Request) -> Result<Response, ProxyEr
     };
     let allowed = classify(&parts.method, parts.uri.path(), parts.uri.query())?;
     let outcome = authorized(state, parts, body, &principal, &allowed).await;
-    if allowed.operation.is_mutating() {
+    if allowed.operation.is_audited() {
         audit(Some(&principal), &allowed, &outcome);
     }
     outcome.map(|(response, _)| response)

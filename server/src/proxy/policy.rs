@@ -39,6 +39,9 @@ pub enum Operation {
     ListReadSetUploadParts,
     ListReadSets,
     GetReadSetMetadata,
+    /// One part (up to 100 MiB) of a read set's file, as it was uploaded: patient data leaving
+    /// the store, so it is granted only by name (see [`crate::proxy::access`]).
+    GetReadSet,
     GetReadSetImportJob,
     ListReadSetImportJobs,
     StartReadSetImportJob,
@@ -60,7 +63,7 @@ impl Operation {
     /// The endpoint host prefix of the operation on AWS (`storage-` or `control-storage-`).
     pub fn host_prefix(self) -> &'static str {
         match self {
-            Self::UploadReadSetPart | Self::CompleteMultipartReadSetUpload => "storage-",
+            Self::UploadReadSetPart | Self::CompleteMultipartReadSetUpload | Self::GetReadSet => "storage-",
             _ => "control-storage-",
         }
     }
@@ -79,12 +82,19 @@ impl Operation {
         )
     }
 
+    /// Whether each call gets an audit line: the mutating operations, and [`Self::GetReadSet`]
+    /// (every part of patient data that leaves the store is recorded: who, which read set).
+    pub fn is_audited(self) -> bool {
+        self.is_mutating() || self == Self::GetReadSet
+    }
+
     /// How the operation's body is handled.
     pub fn body_kind(self) -> BodyKind {
         match self {
             Self::GetSequenceStore
             | Self::AbortMultipartReadSetUpload
             | Self::GetReadSetMetadata
+            | Self::GetReadSet
             | Self::GetReadSetImportJob
             | Self::GetReadSetExportJob
             | Self::GetReadSetActivationJob => BodyKind::Empty,
@@ -108,6 +118,7 @@ impl Operation {
     fn query_params(self) -> &'static [&'static str] {
         match self {
             Self::UploadReadSetPart => &["partNumber", "partSource"],
+            Self::GetReadSet => &["file", "partNumber"],
             Self::ListMultipartReadSetUploads
             | Self::ListReadSetUploadParts
             | Self::ListReadSets
@@ -159,6 +170,7 @@ const ROUTES: &[(Method, &[Seg], Operation)] = &[
     (Method::POST, &[Lit("upload"), Id("uploadId"), Lit("parts")], Operation::ListReadSetUploadParts),
     (Method::POST, &[Lit("readsets")], Operation::ListReadSets),
     (Method::GET, &[Lit("readset"), Id("readSetId"), Lit("metadata")], Operation::GetReadSetMetadata),
+    (Method::GET, &[Lit("readset"), Id("readSetId")], Operation::GetReadSet),
     (Method::GET, &[Lit("importjob"), Id("jobId")], Operation::GetReadSetImportJob),
     (Method::POST, &[Lit("importjobs")], Operation::ListReadSetImportJobs),
     (Method::POST, &[Lit("importjob")], Operation::StartReadSetImportJob),
@@ -274,11 +286,15 @@ fn check_query(operation: Operation, query: Option<&str>) -> Result<String, Prox
         check_query_value(name, &value)?;
         seen.push((name, value));
     }
-    if operation == Operation::UploadReadSetPart {
-        for required in ["partNumber", "partSource"] {
-            if !seen.iter().any(|(k, _)| *k == required) {
-                return Err(ProxyError::Validation(format!("query parameter {required} is required")));
-            }
+    // GetReadSet's `file` is optional in the API (the store picks SOURCE1); `partNumber` is not.
+    let required: &[&str] = match operation {
+        Operation::UploadReadSetPart => &["partNumber", "partSource"],
+        Operation::GetReadSet => &["partNumber"],
+        _ => &[],
+    };
+    for required in required {
+        if !seen.iter().any(|(k, _)| k == required) {
+            return Err(ProxyError::Validation(format!("query parameter {required} is required")));
         }
     }
     Ok(seen
@@ -295,11 +311,22 @@ fn decode(raw: &str) -> Result<String, ProxyError> {
         .map_err(|_| ProxyError::Validation("a query parameter is not valid UTF-8".into()))
 }
 
+/// Whether `value` is a decimal integer in `range` written canonically: digits only (no sign,
+/// no spaces), no leading zero. (`str::parse` alone would take `+1`.)
+fn canonical_integer(value: &str, range: std::ops::RangeInclusive<u32>) -> bool {
+    !value.is_empty()
+        && value.len() <= 5
+        && value.bytes().all(|b| b.is_ascii_digit())
+        && !value.starts_with('0')
+        && value.parse::<u32>().is_ok_and(|n| range.contains(&n))
+}
+
 fn check_query_value(name: &str, value: &str) -> Result<(), ProxyError> {
     let ok = match name {
-        "partNumber" => value.parse::<u32>().is_ok_and(|n| (1..=10_000).contains(&n)) && !value.starts_with('0'),
+        "partNumber" => canonical_integer(value, 1..=10_000),
         "partSource" => value == "SOURCE1" || value == "SOURCE2",
-        "maxResults" => value.len() <= 4 && value.parse::<u32>().is_ok_and(|n| n >= 1) && !value.starts_with('0'),
+        "file" => matches!(value, "SOURCE1" | "SOURCE2" | "INDEX"),
+        "maxResults" => value.len() <= 4 && canonical_integer(value, 1..=9999),
         "nextToken" => (1..=6144).contains(&value.chars().count()) && !value.chars().any(char::is_control),
         _ => false,
     };
@@ -307,8 +334,9 @@ fn check_query_value(name: &str, value: &str) -> Result<(), ProxyError> {
         return Ok(());
     }
     Err(ProxyError::Validation(match name {
-        "partNumber" => "partNumber must be an integer from 1 to 10000".into(),
+        "partNumber" => "partNumber must be an integer from 1 to 10000, in digits without sign or leading zeros".into(),
         "partSource" => "partSource must be SOURCE1 or SOURCE2".into(),
+        "file" => "file must be SOURCE1, SOURCE2 or INDEX".into(),
         "maxResults" => "maxResults must be a positive integer".into(),
         "nextToken" => "nextToken must be 1 to 6144 printable characters".into(),
         _ => format!("bad value for {name}"),
@@ -339,14 +367,15 @@ mod tests {
     #[test]
     fn every_route_has_the_documented_prefix() {
         let storage: Vec<_> = ROUTES.iter().map(|r| r.2).filter(|o| o.host_prefix() == "storage-").collect();
-        assert_eq!(storage, vec![Operation::UploadReadSetPart, Operation::CompleteMultipartReadSetUpload]);
+        assert_eq!(storage, vec![Operation::UploadReadSetPart, Operation::CompleteMultipartReadSetUpload, Operation::GetReadSet]);
     }
 
     #[test]
     fn denied_and_malformed_requests() {
         let cases: &[(Method, &str, Option<&str>, u16)] = &[
             (Method::DELETE, "/omics/sequencestore/1234567890", None, 403),
-            (Method::GET, "/omics/sequencestore/1234567890/readset/1234567890", None, 403),
+            (Method::PUT, "/omics/sequencestore/1234567890/readset/1234567890", Some("partNumber=1"), 403),
+            (Method::GET, "/omics/sequencestore/1234567890/readset/1234567890/part", Some("partNumber=1"), 403),
             (Method::POST, "/omics/sequencestore/1234567890/readset/batch/delete", None, 403),
             (Method::GET, "/omics/tags/arn", None, 403),
             (Method::GET, "/omics/sequencestore/12345/readset/1234567890/metadata", None, 400),
@@ -358,10 +387,81 @@ mod tests {
             (Method::PUT, "/omics/sequencestore/1234567890/upload/1234567890/part", Some("partNumber=1&partSource=SOURCE1&x=1"), 400),
             (Method::PUT, "/omics/sequencestore/1234567890/upload/1234567890/part", Some("partNumber=1&partNumber=2&partSource=SOURCE1"), 400),
             (Method::GET, "/omics/sequencestore/1234567890", Some("x-id=1"), 400),
+            (Method::PUT, "/omics/sequencestore/1234567890/upload/1234567890/part", Some("partNumber=%2B1&partSource=SOURCE1"), 400),
+            (Method::POST, "/omics/sequencestore/1234567890/readsets", Some("maxResults=+5"), 400),
         ];
         for (method, path, query, status) in cases {
             let err = classify(method, path, *query).expect_err(path);
             assert_eq!(err.status().as_u16(), *status, "{method} {path} {query:?}: {err}");
+        }
+    }
+
+    const READ_SET: &str = "/omics/sequencestore/1234567890/readset/9876543210";
+
+    #[test]
+    fn get_read_set_maps_to_storage_prefix_with_its_two_parameters() {
+        let r = classify(&Method::GET, READ_SET, Some("file=INDEX&partNumber=10000")).unwrap();
+        assert_eq!(r.operation, Operation::GetReadSet);
+        assert_eq!(r.operation.host_prefix(), "storage-");
+        assert_eq!(r.operation.body_kind(), BodyKind::Empty);
+        assert!(r.operation.is_audited() && !r.operation.is_mutating());
+        assert_eq!(r.store_id, "1234567890");
+        assert_eq!(r.resource, Some(("readSetId", "9876543210".to_owned())));
+        assert_eq!(r.upload_id(), None);
+        assert_eq!(r.path_and_query, "/sequencestore/1234567890/readset/9876543210?file=INDEX&partNumber=10000");
+        // Parameters are forwarded in the order given, re-encoded; `file` is optional (the
+        // API's default, SOURCE1, is the store's to apply).
+        let r = classify(&Method::GET, READ_SET, Some("partNumber=2&file=SOURCE2")).unwrap();
+        assert_eq!(r.path_and_query, "/sequencestore/1234567890/readset/9876543210?partNumber=2&file=SOURCE2");
+        let r = classify(&Method::GET, READ_SET, Some("partNumber=1")).unwrap();
+        assert_eq!(r.path_and_query, "/sequencestore/1234567890/readset/9876543210?partNumber=1");
+        // Percent-encoded names and values are decoded, checked, and sent in one canonical form.
+        let r = classify(&Method::GET, READ_SET, Some("%66ile=SOURCE%31&partNumber=%33")).unwrap();
+        assert_eq!(r.path_and_query, "/sequencestore/1234567890/readset/9876543210?file=SOURCE1&partNumber=3");
+    }
+
+    #[test]
+    fn get_read_set_refuses_every_other_parameter_shape_with_a_precise_message() {
+        let cases: &[(&str, Option<&str>, &str)] = &[
+            (READ_SET, Some("file=SOURCE3&partNumber=1"), "file must be SOURCE1, SOURCE2 or INDEX"),
+            (READ_SET, Some("file=source1&partNumber=1"), "file must be SOURCE1, SOURCE2 or INDEX"),
+            (READ_SET, Some("file=&partNumber=1"), "file must be SOURCE1, SOURCE2 or INDEX"),
+            (READ_SET, Some("file=SOURCE1&file=SOURCE2&partNumber=1"), "query parameter file is given twice"),
+            (READ_SET, Some("partNumber=0"), "partNumber must be an integer from 1 to 10000"),
+            (READ_SET, Some("partNumber=01"), "partNumber must be an integer from 1 to 10000"),
+            (READ_SET, Some("partNumber=+1"), "partNumber must be an integer from 1 to 10000"),
+            (READ_SET, Some("partNumber=-1"), "partNumber must be an integer from 1 to 10000"),
+            (READ_SET, Some("partNumber=10001"), "partNumber must be an integer from 1 to 10000"),
+            (READ_SET, Some("partNumber=1.0"), "partNumber must be an integer from 1 to 10000"),
+            (READ_SET, Some("partNumber=%201"), "partNumber must be an integer from 1 to 10000"),
+            (READ_SET, Some("partNumber=4294967297"), "partNumber must be an integer from 1 to 10000"),
+            (READ_SET, Some("partNumber"), "partNumber must be an integer from 1 to 10000"),
+            (READ_SET, Some("partNumber=1&partNumber=2"), "query parameter partNumber is given twice"),
+            (READ_SET, Some("partNumber=1&partNumber=1"), "query parameter partNumber is given twice"),
+            (READ_SET, Some("file=SOURCE1&partNumber=1&x-id=GetObject"), "unknown query parameter; allowed: file, partNumber"),
+            (READ_SET, Some("partSource=SOURCE1&partNumber=1"), "unknown query parameter; allowed: file, partNumber"),
+            (READ_SET, Some("PartNumber=1"), "unknown query parameter; allowed: file, partNumber"),
+            (READ_SET, Some("file=SOURCE1"), "query parameter partNumber is required"),
+            (READ_SET, None, "query parameter partNumber is required"),
+            (READ_SET, Some("&&"), "query parameter partNumber is required"),
+            (READ_SET, Some("partNumber=%FF"), "not valid UTF-8"),
+            ("/omics/sequencestore/1234567890/readset/98765", Some("partNumber=1"), "readSetId must be 10 to 36 digits"),
+            ("/omics/sequencestore/1234567890/readset/9876543210987654321098765432109876543", Some("partNumber=1"), "readSetId must be 10 to 36 digits"),
+            ("/omics/sequencestore/1234567890/readset/batch", Some("partNumber=1"), "readSetId must be 10 to 36 digits"),
+            ("/omics/sequencestore/1234567890/readset/9876543210x", Some("partNumber=1"), "readSetId must be 10 to 36 digits"),
+            ("/omics/sequencestore/123/readset/9876543210", Some("partNumber=1"), "sequenceStoreId must be 10 to 36 digits"),
+            ("/omics/sequencestore/1234567890/readset/9876543210/", Some("partNumber=1"), "empty segment"),
+            ("/omics/sequencestore/1234567890/readset/98765%2E43210", Some("partNumber=1"), "only letters, digits and `/`"),
+        ];
+        for (path, query, message) in cases {
+            let err = classify(&Method::GET, path, *query).expect_err(path);
+            assert_eq!(err.status().as_u16(), 400, "{path} {query:?}: {err}");
+            assert!(err.message().contains(message), "{path} {query:?}: {:?} lacks {message:?}", err.message());
+        }
+        // Another method on the read set's path is no operation at all.
+        for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::HEAD] {
+            let err = classify(&method, READ_SET, Some("partNumber=1")).expect_err("denied");
+            assert_eq!(err.status().as_u16(), 403, "{method}");
         }
     }
 }

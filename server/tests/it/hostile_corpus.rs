@@ -161,7 +161,7 @@ fn scope_and_method_cases(b: &mut Builder) {
         ("GET", format!("/omics/sequencestore/{s}/upload")),
         ("PUT", format!("/omics/sequencestore/{s}/upload/{u}/complete")),
         ("GET", format!("/omics/sequencestore/{s}/upload/{u}/part?partNumber=1&partSource=SOURCE1")),
-        ("GET", format!("/omics/sequencestore/{s}/readset/1234567890")),
+        ("GET", format!("/omics/sequencestore/{s}/readset/1234567890?partNumber=1")),
         ("POST", format!("/omics/sequencestore/{s}/readset/batch/delete")),
         ("GET", "/omics/tags/arn".to_string()),
         ("TRACE", format!("/omics/sequencestore/{s}")),

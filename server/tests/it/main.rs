@@ -29,6 +29,7 @@ mod sbg_upload;
 
 // The signing proxy.
 mod proxy_access;
+mod proxy_download;
 mod proxy_forwarding;
 mod proxy_hostile;
 mod proxy_oidc;

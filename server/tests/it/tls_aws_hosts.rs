@@ -154,7 +154,9 @@ async fn an_operation_on_another_prefixs_host_is_refused_with_invalid_action() {
 }
 
 fn aws_proxy_config(tls: &Tls, store_id: &str, with_ca: bool) -> ProxyConfig {
-    let principal = Principal::new("test", "tester", StoreScope::Only(vec![store_id.to_owned()]), vec![]);
+    let mut principal = Principal::new("test", "tester", StoreScope::Only(vec![store_id.to_owned()]), vec![]);
+    // Downloads too (GetReadSet is granted only by name).
+    principal.operations = proxy::access::OperationScope::Only(proxy::access::ALL_OPERATIONS.into_iter().collect());
     let auth = Authenticator::new().with_static_token(TOKEN, principal).unwrap();
     let mut config = ProxyConfig::new(Upstream::Aws, REGION, proxy::static_credentials(DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY), auth);
     let ca = if with_ca { vec![tls.ca()] } else { vec![] };
@@ -206,7 +208,7 @@ async fn the_aws_mode_proxy_reaches_each_operation_on_its_prefix_host_over_tls()
         .put(format!("{base}/upload/{upload}/part?partNumber=1&partSource=SOURCE1"))
         .bearer_auth(TOKEN)
         .header("x-readset-upload-grant", &grant)
-        .body(gz)
+        .body(gz.clone())
         .send()
         .await
         .unwrap();
@@ -235,6 +237,20 @@ async fn the_aws_mode_proxy_reaches_each_operation_on_its_prefix_host_over_tls()
     let read_set = done.json::<serde_json::Value>().await.unwrap()["readSetId"].as_str().unwrap().to_owned();
     let meta = client.get(format!("{base}/readset/{read_set}/metadata")).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(meta.status(), 200);
+    // The download is 409 until the read set is ACTIVE; then it is the uploaded bytes.
+    let mut downloaded = None;
+    for _ in 0..200 {
+        let r = client.get(format!("{base}/readset/{read_set}?file=SOURCE1&partNumber=1")).bearer_auth(TOKEN).send().await.unwrap();
+        match r.status().as_u16() {
+            200 => {
+                downloaded = Some(r.bytes().await.unwrap());
+                break;
+            }
+            409 => tokio::time::sleep(Duration::from_millis(50)).await,
+            s => panic!("GetReadSet: {s} {}", r.text().await.unwrap()),
+        }
+    }
+    assert!(downloaded.expect("the read set never became ACTIVE")[..] == gz[..]);
 
     let hosts = tls.hosts().await;
     for (op, host) in [
@@ -246,6 +262,8 @@ async fn the_aws_mode_proxy_reaches_each_operation_on_its_prefix_host_over_tls()
     ] {
         assert_eq!(count(&hosts, "verified", op, host), 1, "{op} on {host}: {hosts}");
     }
+    assert!(count(&hosts, "verified", "GetReadSet", STORAGE) >= 1, "GetReadSet on {STORAGE}: {hosts}");
+    assert_eq!(count(&hosts, "verified", "GetReadSet", CONTROL), 0, "GetReadSet on {CONTROL}: {hosts}");
     assert!(hosts["wrong_host"].as_array().unwrap().is_empty(), "{hosts}");
     assert_eq!(count(&hosts, "verified", "GetSequenceStore", CONTROL), 0, "the untrusting proxy reached nothing: {hosts}");
 }

@@ -119,7 +119,7 @@ fn build(file: PolicyFile) -> anyhow::Result<AccessPolicy> {
             project(p).with_context(|| format!("at {at}.projects[{j}]"))?;
         }
         if entry.operations.is_empty() {
-            bail!("at {at}.operations: list at least one operation or group (read, upload, jobs, all)");
+            bail!("at {at}.operations: list at least one operation or group (read, download, upload, jobs, all)");
         }
         let mut operations = HashSet::new();
         for (j, name) in entry.operations.iter().enumerate() {
