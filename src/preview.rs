@@ -119,6 +119,9 @@ struct Gunzip {
     member_start: u64,
     /// Inflate output before it is copied to the caller (allocated once, at the first member).
     scratch: Vec<u8>,
+    /// An error found in the same step as output: reported on the next call, once the caller
+    /// has seen that output (so the chunking never decides between a result and an error).
+    pending: Option<GzError>,
 }
 
 impl fmt::Debug for Gunzip {
@@ -140,6 +143,7 @@ impl Gunzip {
             consumed: 0,
             member_start: 0,
             scratch: Vec::new(),
+            pending: None,
         }
     }
 
@@ -155,6 +159,9 @@ impl Gunzip {
     /// Consumes a prefix of `input` and appends at most `room` decompressed bytes to `out`.
     /// Returns the bytes consumed; call again (also with empty input) while it makes progress.
     fn feed(&mut self, input: &[u8], out: &mut Vec<u8>, room: usize) -> Result<usize, GzError> {
+        if let Some(e) = self.pending.take() {
+            return Err(e);
+        }
         let mut pos = 0;
         let mut produced = 0;
         loop {
@@ -230,13 +237,25 @@ impl Gunzip {
                         Ok(Status::StreamEnd) => {
                             self.state = GzState::Trailer;
                             self.trailer_len = 0;
+                            if produced > 0 {
+                                // The caller parses this member's output before its CRC is checked,
+                                // whatever the chunking.
+                                break;
+                            }
                         }
                         Ok(_) => {
                             if used == 0 && made == 0 {
                                 break;
                             }
                         }
-                        Err(_) => return Err(self.corrupt("damaged deflate data")),
+                        Err(_) => {
+                            let e = self.corrupt("damaged deflate data");
+                            if produced == 0 {
+                                return Err(e);
+                            }
+                            self.pending = Some(e);
+                            break;
+                        }
                     }
                 }
                 GzState::Trailer => {
@@ -491,7 +510,7 @@ impl FastqPreview {
             let take = rest.len().min(2 - seen.len());
             seen.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
-            if seen.len() < 2 && !seen.first().is_some_and(|&b| b != 0x1f) {
+            if seen.len() < 2 && seen.first().is_none_or(|&b| b == 0x1f) {
                 return Ok(false);
             }
             let seen = std::mem::take(seen);
@@ -1208,4 +1227,99 @@ fn crc32(b: &[u8]) -> u32 {
     let mut c = Crc::new();
     c.update(b);
     c.sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip_with(data: &[u8], name: Option<&str>, comment: Option<&str>, extra: Option<&[u8]>) -> Vec<u8> {
+        let mut b = flate2::GzBuilder::new();
+        if let Some(n) = name {
+            b = b.filename(n);
+        }
+        if let Some(c) = comment {
+            b = b.comment(c);
+        }
+        if let Some(x) = extra {
+            b = b.extra(x);
+        }
+        let mut e = b.write(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn itf8_and_ltf8_read_every_length_form() {
+        assert_eq!(itf8(&[0x05]), Some((5, 1)));
+        assert_eq!(itf8(&[0x81, 0x61]), Some((0x161, 2)));
+        assert_eq!(itf8(&[0xc1, 0x02, 0x03]), Some((0x10203, 3)));
+        assert_eq!(itf8(&[0xe1, 0x02, 0x03, 0x04]), Some((0x1020304, 4)));
+        assert_eq!(itf8(&[0xff, 0xff, 0xff, 0xff, 0x0f]), Some((-1, 5)));
+        assert_eq!(itf8(&[0xf1, 0x23, 0x45, 0x67, 0x08]), Some((0x1234_5678, 5)));
+        assert_eq!(itf8(&[0xe1, 0x02]), None);
+        assert_eq!(itf8(&[]), None);
+        assert_eq!(ltf8(&[0x7f]), Some((0x7f, 1)));
+        assert_eq!(ltf8(&[0x81, 0x00]), Some((0x100, 2)));
+        assert_eq!(ltf8(&[0xfe, 1, 2, 3, 4, 5, 6, 7]), Some((0x01_0203_0405_0607, 8)));
+        assert_eq!(ltf8(&[0xff, 0, 0, 0, 0, 0, 0, 0, 9]), Some((9, 9)));
+        assert_eq!(ltf8(&[0xff, 0]), None);
+    }
+
+    #[test]
+    fn gzip_members_with_names_comments_and_extra_fields_in_any_chunking() {
+        let text = b"@a\nAC\n+\nII\n@b\nGT\n+\n#I\n";
+        let mut gz = gzip_with(&text[..7], Some("reads_1.fastq"), Some("a comment"), Some(b"BC\x02\x00xx"));
+        gz.extend(gzip_with(&text[7..], None, None, None));
+        for chunk in [1, 2, 3, 5, gz.len()] {
+            let mut p = FastqPreview::new(5);
+            for c in gz.chunks(chunk) {
+                assert!(!p.push(c).unwrap());
+            }
+            let s = p.finish(true).unwrap();
+            let names: Vec<_> = s.reads.iter().map(|r| r.name.as_str()).collect();
+            assert_eq!(names, ["a", "b"], "chunk {chunk}");
+            assert_eq!(s.reads[1].quality, "#I");
+            assert!(s.end_of_data && s.gzip);
+        }
+    }
+
+    #[test]
+    fn the_gzip_header_parser_waits_for_whole_headers_and_refuses_bad_ones() {
+        let gz = gzip_with(b"x", Some("n"), None, Some(b"ab"));
+        let n = gzip_header_len(&gz).unwrap().unwrap();
+        assert_eq!(n, 10 + 2 + 2 + 2);
+        for cut in 0..n {
+            assert_eq!(gzip_header_len(&gz[..cut]), Ok(None), "cut {cut}");
+        }
+        assert_eq!(gzip_header_len(b"\x1f\x8b\x07"), Err(()));
+        assert_eq!(gzip_header_len(b"\x1f\x8b\x08\x20"), Err(()));
+        assert_eq!(gzip_header_len(b"PK"), Err(()));
+    }
+
+    #[test]
+    fn a_gzip_stream_cut_inside_a_member_says_so() {
+        let gz = gzip_with(b"@a\nAC\n+\nII\n", None, None, None);
+        let mut p = FastqPreview::new(5);
+        p.push(&gz[..gz.len() - 3]).unwrap();
+        let e = p.finish(true).unwrap_err();
+        let want = format!("the data ended inside read 2 (after {} compressed bytes, inside a gzip member)", gz.len() - 3);
+        assert_eq!((e.kind, e.message), (PreviewErrorKind::Truncated, want));
+    }
+
+    #[test]
+    fn a_single_gzip_magic_byte_at_the_end_is_a_truncation_not_text() {
+        let mut p = FastqPreview::new(5);
+        p.push(&[0x1f]).unwrap();
+        assert_eq!(p.finish(true).unwrap_err().kind, PreviewErrorKind::Truncated);
+        let mut b = BamHeaderReader::new();
+        b.push(&[0x1f, 0x8b]).unwrap();
+        assert_eq!(b.finish(true).unwrap_err().message, "the data ended inside the BAM header (after 2 compressed bytes)");
+    }
+
+    #[test]
+    fn hex_and_text_shows_at_most_eight_bytes() {
+        assert_eq!(hex_and_text(b"BAM\x01\x00\x00\x00\x00\xff"), "42 41 4d 01 00 00 00 00 (\"BAM.....\")");
+    }
 }
