@@ -405,6 +405,45 @@ fn bam_header_sizes_and_counts_are_checked() {
 }
 
 #[test]
+fn a_bam_header_over_several_bgzf_blocks_is_read_and_nothing_after_it() {
+    let mut text = b"@HD\tVN:1.6\tSO:coordinate\n".to_vec();
+    for i in 0..4000 {
+        text.extend(format!("@SQ\tSN:contig_{i}\tLN:{}\n", 1000 + i).as_bytes());
+    }
+    text.extend(b"@RG\tID:x\tSM:y\n");
+    let mut raw = b"BAM\x01".to_vec();
+    raw.extend((text.len() as i32).to_le_bytes());
+    raw.extend(&text);
+    raw.extend(4000i32.to_le_bytes());
+    raw.extend([0xab; 64]); // the start of the reference entries: never needed
+    let mut file = Vec::new();
+    for block in raw.chunks(30_000) {
+        file.extend(gzip(block));
+    }
+    let header_end = file.len();
+    file.extend(b"this is not BGZF: never read");
+    for chunk in CHUNKS {
+        let h = bam(&file, chunk, true).unwrap();
+        assert_eq!((h.reference_count, h.sq_lines, h.text_bytes), (4000, 4000, text.len()));
+        assert_eq!(h.read_groups, vec!["@RG\tID:x\tSM:y".to_string()]);
+        assert!(h.compressed_bytes_read <= header_end as u64, "chunk {chunk}");
+    }
+}
+
+#[test]
+fn a_fastq_in_one_big_gzip_member_is_previewed_from_its_first_bytes() {
+    // As `gzip` (not bgzip) writes it: one member for the whole file.
+    let text: Vec<u8> = (0..100_000).flat_map(|i| format!("@read{i}\nACGTACGTAC\n+\nIIIIIIIIII\n").into_bytes()).collect();
+    let gz = gzip(&text);
+    let mut p = FastqPreview::new(3);
+    assert!(p.push(&gz).unwrap());
+    let s = p.finish(false).unwrap();
+    assert_eq!(s.reads.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["read0", "read1", "read2"]);
+    // Only the first 64 KiB step of output was inflated, not the 3.7 MB of text.
+    assert!(s.compressed_bytes_read * 10 < gz.len() as u64, "{} of {}", s.compressed_bytes_read, gz.len());
+}
+
+#[test]
 fn what_is_not_bam_is_named() {
     let e = bam(&fixture("reads.fastq.gz"), 1, true).unwrap_err();
     assert_eq!(e.kind, PreviewErrorKind::NotBam);
@@ -485,6 +524,12 @@ fn crc(b: &[u8]) -> [u8; 4] {
 
 /// A CRAM 3.1 file definition and header container whose one block is stored with `method`.
 fn cram_with(method: u8, text: &[u8]) -> Vec<u8> {
+    cram_version(3, 1, method, text)
+}
+
+/// The same for CRAM `major.minor` (no CRC-32s before 3.0).
+fn cram_version(major: u8, minor: u8, method: u8, text: &[u8]) -> Vec<u8> {
+    let crc = |b: &[u8]| if major >= 3 { crc(b).to_vec() } else { Vec::new() };
     let mut payload = (text.len() as i32).to_le_bytes().to_vec();
     payload.extend(text);
     let raw = payload.len() as u32;
@@ -501,7 +546,7 @@ fn cram_with(method: u8, text: &[u8]) -> Vec<u8> {
     head.extend([0, 0, 0, 0, 0, 0, 1, 1, 0]); // ref, start, span, records, counter, bases, 1 block, 1 landmark (0)
     let c = crc(&head);
     head.extend(c);
-    let mut f = b"CRAM\x03\x01".to_vec();
+    let mut f = vec![b'C', b'R', b'A', b'M', major, minor];
     f.extend(b"made-in-the-test\0\0\0\0");
     f.extend(head);
     f.extend(block);
@@ -542,6 +587,13 @@ fn cram_headers_stored_raw_or_gzip_are_read_and_other_methods_are_named() {
     let mut v4 = cram_with(0, text);
     v4[4] = 4;
     assert_eq!(cram(&v4, 4, true).unwrap_err().message, "CRAM version 4.1: not previewed (CRAM 2.1, 3.0 and 3.1 are)");
+}
+
+#[test]
+fn a_cram_2_1_header_without_crcs_is_read() {
+    let text = b"@HD\tVN:1.4\n@SQ\tSN:x\tLN:5\n@SQ\tSN:y\tLN:5\n";
+    let h = cram(&cram_version(2, 1, 1, text), 3, true).unwrap();
+    assert_eq!((h.version.as_deref(), h.reference_count), (Some("2.1"), 2));
 }
 
 #[test]
