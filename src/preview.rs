@@ -340,7 +340,8 @@ pub struct FastqRead {
 pub struct FastqSample {
     /// The reads, in file order.
     pub reads: Vec<FastqRead>,
-    /// Bytes of the source (compressed, when gzip) consumed to get them.
+    /// Bytes of the source (compressed, when gzip) consumed to get them: inflating goes in
+    /// steps of 64 KiB of text, so this may run up to one step past the last read.
     pub compressed_bytes_read: u64,
     /// Whether the data was gzip-compressed.
     pub gzip: bool,
@@ -710,7 +711,8 @@ pub struct AlignmentHeader {
     pub comments: Vec<String>,
     /// The length of the header text (BAM `l_text`, CRAM's header block text).
     pub text_bytes: usize,
-    /// Bytes of the file consumed to read the header.
+    /// Bytes of the file consumed to read the header: BAM up to where inflating stopped, inside
+    /// the BGZF block that holds `n_ref`; CRAM exactly to the end of the header block.
     pub compressed_bytes_read: u64,
     /// Inconsistencies worth showing, e.g. a BAM whose `n_ref` differs from its `@SQ` count.
     pub warnings: Vec<String>,
