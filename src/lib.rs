@@ -19,6 +19,8 @@
 //! - [`sbg`]: Seven Bridges upload requests and responses, report batching, rate limits.
 //! - [`complete`]: the Complete part list, from confirmed parts only.
 //! - [`etag`]: the whole-source FASTQ ETag (gzip decompression + MD5/SHA-256/SHA-512).
+//! - [`preview`]: read set previews from streamed bytes: the first FASTQ reads (gzip or plain),
+//!   the BAM / uBAM / CRAM header; bounded memory, clear errors on bad or truncated data.
 //! - [`error`]: the one error type and its JS codes.
 //! - [`kernel`]: the hashing kernel Web Workers run (raw `rsu_*` exports of the same wasm).
 //! - `blob` (wasm only): reading `Blob`/`File` objects in bounded slices.
@@ -41,6 +43,7 @@ pub mod hash;
 pub mod kernel;
 pub mod omics;
 pub mod plan;
+pub mod preview;
 pub mod retry;
 pub mod sbg;
 pub mod upload;
