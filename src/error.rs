@@ -45,6 +45,8 @@ pub enum ErrorKind {
     /// A storage answer lacks a header that must be reported (Seven Bridges `report.headers`),
     /// typically because the storage's CORS does not expose it (`missing_report_header`).
     MissingReportHeader,
+    /// A read set job ended `FAILED` or `CANCELLED` (`job_failed`; `waitForJob`).
+    JobFailed,
 }
 
 impl ErrorKind {
@@ -67,6 +69,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Protocol => "protocol",
             ErrorKind::MissingReportHeader => "missing_report_header",
+            ErrorKind::JobFailed => "job_failed",
         }
     }
 
@@ -106,6 +109,8 @@ pub struct Error {
     pub upload_id: Option<String>,
     /// The read set concerned (ETag mismatch, upload failed, timeout).
     pub read_set_id: Option<String>,
+    /// The read set job concerned (`job_failed`).
+    pub job_id: Option<String>,
     /// Attempts made at the request that failed, the first included (when it was retried
     /// per the retry policy).
     pub attempts: Option<u32>,
@@ -124,6 +129,7 @@ impl Error {
             retry_after_ms: None,
             upload_id: None,
             read_set_id: None,
+            job_id: None,
             attempts: None,
         }
     }
@@ -176,6 +182,7 @@ impl Error {
             retry_after_ms: retry_after.and_then(parse_retry_after),
             upload_id: None,
             read_set_id: None,
+            job_id: None,
             attempts: None,
         }
     }
@@ -195,6 +202,12 @@ impl Error {
     /// The same error, naming the part concerned.
     pub fn for_part(mut self, part: PartRef) -> Self {
         self.part = Some(part);
+        self
+    }
+
+    /// The same error, naming the read set job concerned.
+    pub fn for_job(mut self, job_id: &str) -> Self {
+        self.job_id = Some(job_id.to_string());
         self
     }
 

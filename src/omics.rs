@@ -289,6 +289,146 @@ pub fn get_job(store: &str, kind: JobKind, job_id: &str) -> Request {
     Request::new(op, Method::Get, format!("{}/{seg}job/{}", store_path(store), encode(job_id)))
 }
 
+/// A job's status once it will not change any more: [`JobState::Succeeded`] for `COMPLETED`
+/// and `COMPLETED_WITH_FAILURES` (the job's per-source statuses tell which failed),
+/// [`JobState::Failed`] for `FAILED` and `CANCELLED`, [`JobState::Running`] for anything else
+/// (`SUBMITTED`, `IN_PROGRESS`, `CANCELLING`, and any status this library does not know yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Still moving: poll again.
+    Running,
+    /// Done; some sources may have failed (`COMPLETED_WITH_FAILURES`).
+    Succeeded,
+    /// Failed or cancelled.
+    Failed,
+}
+
+impl JobState {
+    /// The state of a job whose `status` field reads `status`.
+    pub fn of(status: &str) -> Self {
+        match status {
+            "COMPLETED" | "COMPLETED_WITH_FAILURES" => JobState::Succeeded,
+            "FAILED" | "CANCELLED" => JobState::Failed,
+            _ => JobState::Running,
+        }
+    }
+}
+
+impl JobKind {
+    /// The kind named `name` (`"import"`, `"export"`, `"activation"`), as JS passes it.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "import" => Some(JobKind::Import),
+            "export" => Some(JobKind::Export),
+            "activation" => Some(JobKind::Activation),
+            _ => None,
+        }
+    }
+
+    /// `"import"`, `"export"` or `"activation"`.
+    pub fn name(self) -> &'static str {
+        self.names().2
+    }
+
+    /// The key of a listing answer's job array (`importJobs`, ...).
+    pub fn list_key(self) -> &'static str {
+        match self {
+            JobKind::Import => "importJobs",
+            JobKind::Export => "exportJobs",
+            JobKind::Activation => "activationJobs",
+        }
+    }
+}
+
+/// `{readSetId}` entries of an export or activation job's `sources`.
+fn read_set_sources(read_set_ids: &[String]) -> Value {
+    Value::Array(read_set_ids.iter().map(|id| serde_json::json!({ "readSetId": id })).collect())
+}
+
+fn with_optional(mut body: Value, key: &str, value: Option<&str>) -> Value {
+    if let Some(v) = value {
+        body[key] = Value::String(v.to_owned());
+    }
+    body
+}
+
+/// `StartReadSetExportJob`: copies `read_set_ids` to `destination` (`s3://bucket/prefix/`).
+/// `role_arn` may be left out: the signing proxy fills in the one its operator configured (and
+/// refuses any other, and any destination outside its configured prefixes).
+pub fn start_export_job(store: &str, read_set_ids: &[String], destination: &str, role_arn: Option<&str>, client_token: Option<&str>) -> Request {
+    let body = serde_json::json!({ "destination": destination, "sources": read_set_sources(read_set_ids) });
+    let body = with_optional(with_optional(body, "roleArn", role_arn), "clientToken", client_token);
+    Request::new("StartReadSetExportJob", Method::Post, format!("{}/exportjob", store_path(store))).with_body(body)
+}
+
+/// `StartReadSetActivationJob`: makes archived read sets `ACTIVE` again.
+pub fn start_activation_job(store: &str, read_set_ids: &[String], client_token: Option<&str>) -> Request {
+    let body = with_optional(serde_json::json!({ "sources": read_set_sources(read_set_ids) }), "clientToken", client_token);
+    Request::new("StartReadSetActivationJob", Method::Post, format!("{}/activationjob", store_path(store))).with_body(body)
+}
+
+/// `StartReadSetImportJob` with `sources` (HealthOmics `StartReadSetImportJobSourceItem`
+/// objects, checked by [`check_import_sources`]); `role_arn` as for [`start_export_job`].
+pub fn start_import_job(store: &str, sources: Value, role_arn: Option<&str>, client_token: Option<&str>) -> Request {
+    let body = with_optional(with_optional(serde_json::json!({ "sources": sources }), "roleArn", role_arn), "clientToken", client_token);
+    Request::new("StartReadSetImportJob", Method::Post, format!("{}/importjob", store_path(store))).with_body(body)
+}
+
+/// Fields of an import source item (`StartReadSetImportJobSourceItem`).
+const IMPORT_SOURCE_KEYS: &[&str] =
+    &["sourceFiles", "sourceFileType", "subjectId", "sampleId", "referenceArn", "name", "description", "generatedFrom", "tags"];
+
+/// Checks the `sources` of an import job before any call: 1 to 100 items, each with
+/// `sourceFiles.source1` (and optionally `source2`) as `s3://` URIs, a known `sourceFileType`,
+/// `subjectId` and `sampleId`, a `referenceArn` for BAM and CRAM, and no unknown field.
+pub fn check_import_sources(sources: &Value) -> Result<(), Error> {
+    let bad = |i: usize, what: String| Error::invalid_input(format!("import `sources[{i}]`: {what}"));
+    let items = sources.as_array().ok_or_else(|| Error::invalid_input("import `sources` must be an array of source items"))?;
+    if items.is_empty() || items.len() > 100 {
+        return Err(Error::invalid_input(format!("import `sources` must hold 1 to 100 items (got {})", items.len())));
+    }
+    for (i, item) in items.iter().enumerate() {
+        let obj = item.as_object().ok_or_else(|| bad(i, "must be an object".into()))?;
+        if let Some(k) = obj.keys().find(|k| !IMPORT_SOURCE_KEYS.contains(&k.as_str())) {
+            return Err(bad(i, format!("unknown field `{k}`; expected one of: {}", IMPORT_SOURCE_KEYS.join(", "))));
+        }
+        let text = |key: &str| obj.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let file_type = text("sourceFileType").ok_or_else(|| bad(i, "`sourceFileType` is required (FASTQ, BAM, CRAM or UBAM)".into()))?;
+        if !matches!(file_type, "FASTQ" | "BAM" | "CRAM" | "UBAM") {
+            return Err(bad(i, format!("`sourceFileType` must be FASTQ, BAM, CRAM or UBAM (got {file_type:?})")));
+        }
+        for key in ["subjectId", "sampleId"] {
+            if text(key).is_none() {
+                return Err(bad(i, format!("`{key}` is required")));
+            }
+        }
+        if matches!(file_type, "BAM" | "CRAM") && text("referenceArn").is_none() {
+            return Err(bad(i, format!("`referenceArn` is required for {file_type}")));
+        }
+        let files = obj.get("sourceFiles").and_then(Value::as_object).ok_or_else(|| bad(i, "`sourceFiles` must be {source1, source2?}".into()))?;
+        if let Some(k) = files.keys().find(|k| !matches!(k.as_str(), "source1" | "source2")) {
+            return Err(bad(i, format!("unknown field `sourceFiles.{k}`; expected source1, source2")));
+        }
+        for (key, required) in [("source1", true), ("source2", false)] {
+            match files.get(key) {
+                None if !required => {}
+                Some(Value::String(uri)) if uri.starts_with("s3://") && uri.len() > 5 => {}
+                other => return Err(bad(i, format!("`sourceFiles.{key}` must be an s3:// URI (got {})", other.map_or("nothing".into(), Value::to_string)))),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `GetReadSet`: the bytes of part `part_number` (1-based; 100 MiB parts) of a read set's
+/// `file` (`SOURCE1`, `SOURCE2` or `INDEX`), on the `storage-` host like part uploads.
+pub fn get_read_set(store: &str, read_set_id: &str, file: &str, part_number: u32) -> Request {
+    let mut r = Request::new("GetReadSet", Method::Get, format!("{}/readset/{}", store_path(store), encode(read_set_id)));
+    r.query.push(("file", file.to_owned()));
+    r.query.push(("partNumber", part_number.to_string()));
+    r
+}
+
 fn filter_body(filter: Option<Value>) -> Value {
     match filter {
         Some(f) => serde_json::json!({ "filter": f }),
@@ -495,5 +635,60 @@ mod tests {
         assert_eq!(l.parts[0].part_number, 2);
         let e = parse::<CompleteResponse>("CompleteMultipartReadSetUpload", "<html>").unwrap_err();
         assert_eq!((e.code(), e.operation), ("protocol", Some("CompleteMultipartReadSetUpload")));
+    }
+
+    #[test]
+    fn job_starts_post_their_bodies_and_leave_the_role_to_the_proxy() {
+        let ids = vec!["1111111111".to_string(), "2222222222".to_string()];
+        let e = start_export_job("1234567890", &ids, "s3://b/p/", None, Some("t1"));
+        assert_eq!((e.operation, e.method, e.path.as_str()), ("StartReadSetExportJob", Method::Post, "/sequencestore/1234567890/exportjob"));
+        assert_eq!(e.body.unwrap(), serde_json::json!({"destination":"s3://b/p/","sources":[{"readSetId":"1111111111"},{"readSetId":"2222222222"}],"clientToken":"t1"}));
+        let e = start_export_job("1", &ids[..1], "s3://b/p/", Some("arn:aws:iam::1:role/r"), None);
+        assert_eq!(e.body.unwrap()["roleArn"], "arn:aws:iam::1:role/r");
+        let a = start_activation_job("1", &ids[..1], None);
+        assert_eq!((a.operation, a.path.as_str()), ("StartReadSetActivationJob", "/sequencestore/1/activationjob"));
+        assert_eq!(a.body.unwrap(), serde_json::json!({"sources":[{"readSetId":"1111111111"}]}));
+        let i = start_import_job("1", serde_json::json!([]), None, None);
+        assert_eq!((i.operation, i.path.as_str(), i.body_text().unwrap()), ("StartReadSetImportJob", "/sequencestore/1/importjob", r#"{"sources":[]}"#.to_string()));
+    }
+
+    #[test]
+    fn import_sources_are_checked_before_any_call() {
+        let good = serde_json::json!([{"sourceFiles":{"source1":"s3://b/r1.fq.gz","source2":"s3://b/r2.fq.gz"},"sourceFileType":"FASTQ","subjectId":"s","sampleId":"x"}]);
+        check_import_sources(&good).unwrap();
+        let cases = [
+            (serde_json::json!({}), "must be an array"),
+            (serde_json::json!([]), "1 to 100 items (got 0)"),
+            (serde_json::json!([{"sourceFiles":{"source1":"s3://b/k"},"sourceFileType":"VCF","subjectId":"s","sampleId":"x"}]), "must be FASTQ, BAM, CRAM or UBAM"),
+            (serde_json::json!([{"sourceFiles":{"source1":"s3://b/k"},"sourceFileType":"BAM","subjectId":"s","sampleId":"x"}]), "`referenceArn` is required for BAM"),
+            (serde_json::json!([{"sourceFiles":{"source1":"https://b/k"},"sourceFileType":"FASTQ","subjectId":"s","sampleId":"x"}]), "`sourceFiles.source1` must be an s3:// URI"),
+            (serde_json::json!([{"sourceFiles":{"source1":"s3://b/k"},"sourceFileType":"FASTQ","sampleId":"x"}]), "`subjectId` is required"),
+            (serde_json::json!([{"sourceFiles":{"source1":"s3://b/k"},"sourceFileType":"FASTQ","subjectId":"s","sampleId":"x","roleArn":"r"}]), "unknown field `roleArn`"),
+        ];
+        for (sources, want) in cases {
+            let e = check_import_sources(&sources).unwrap_err();
+            assert_eq!(e.code(), "invalid_input");
+            assert!(e.message.contains(want), "{sources}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn job_states_follow_the_reference_statuses() {
+        for s in ["SUBMITTED", "IN_PROGRESS", "CANCELLING", "SOMETHING_NEW"] {
+            assert_eq!(JobState::of(s), JobState::Running, "{s}");
+        }
+        assert_eq!(JobState::of("COMPLETED"), JobState::Succeeded);
+        assert_eq!(JobState::of("COMPLETED_WITH_FAILURES"), JobState::Succeeded);
+        assert_eq!(JobState::of("FAILED"), JobState::Failed);
+        assert_eq!(JobState::of("CANCELLED"), JobState::Failed);
+        assert_eq!(JobKind::parse("export").map(JobKind::list_key), Some("exportJobs"));
+        assert_eq!(JobKind::parse("Export"), None);
+    }
+
+    #[test]
+    fn get_read_set_names_the_file_and_part() {
+        let r = get_read_set("1234567890", "5555555555", "SOURCE2", 3);
+        assert_eq!(r.url("http://h/omics"), "http://h/omics/sequencestore/1234567890/readset/5555555555?file=SOURCE2&partNumber=3");
+        assert_eq!((r.operation, r.method, r.upload_id), ("GetReadSet", Method::Get, None));
     }
 }

@@ -256,6 +256,33 @@ pub fn download_info(file_id: &str) -> Request {
     request("GetDownloadInfo", Method::Get, format!("/files/{}/download_info", encode(file_id)))
 }
 
+/// `GET /files?project=owner/project` (the caller adds `offset` and `limit`).
+pub fn list_files(project: &str) -> Request {
+    let mut r = request("ListFiles", Method::Get, "/files".into());
+    r.query.push(("project", project.to_owned()));
+    r
+}
+
+/// A page of `GET /files`: its items and whether a `next` link follows.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FilePage {
+    /// The files of this page.
+    #[serde(default)]
+    pub items: Vec<Value>,
+    /// `{href, rel, method}` links; `rel: "next"` when more pages follow.
+    #[serde(default)]
+    pub links: Vec<Value>,
+}
+
+impl FilePage {
+    /// The offset of the next page after this one (read at `offset`), when the answer links
+    /// one and this page was not empty (an empty page with a `next` link would loop).
+    pub fn next_offset(&self, offset: u64) -> Option<u64> {
+        let linked = self.links.iter().any(|l| l.get("rel").and_then(Value::as_str) == Some("next"));
+        (linked && !self.items.is_empty()).then(|| offset + self.items.len() as u64)
+    }
+}
+
 /// The answer to init (fields the engine uses).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct InitResponse {
@@ -536,6 +563,18 @@ pub fn should_send_reports(pending: usize, uploads_left: usize, rate: Option<Rat
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn file_pages_follow_the_next_link_and_never_loop_on_an_empty_page() {
+        let r = list_files("owner/proj");
+        assert_eq!(r.url("http://p/sbg/v2"), "http://p/sbg/v2/files?project=owner%2Fproj");
+        let page: FilePage = parse("ListFiles", r#"{"items":[{"id":"a"},{"id":"b"}],"links":[{"rel":"next","href":"x","method":"GET"}]}"#).unwrap();
+        assert_eq!(page.next_offset(100), Some(102));
+        let last: FilePage = parse("ListFiles", r#"{"items":[{"id":"a"}],"links":[]}"#).unwrap();
+        assert_eq!(last.next_offset(0), None);
+        let empty: FilePage = parse("ListFiles", r#"{"items":[],"links":[{"rel":"next"}]}"#).unwrap();
+        assert_eq!(empty.next_offset(5), None);
+    }
+
     use super::*;
 
     fn target() -> Target {

@@ -168,3 +168,94 @@ async fn a_fastq_that_is_not_gzip_is_refused_before_any_request() {
     let err = rejection(promise(upload_read_set(o.unchecked_into()))).await;
     assert!(expect_error(&err, "invalid_input").contains("is not gzip-compressed"));
 }
+
+fn dead_store_client() -> SequenceStoreClient {
+    let o = Object::new();
+    set(&o, "endpoint", DEAD_ENDPOINT);
+    set(&o, "sequenceStoreId", STORE);
+    SequenceStoreClient::new(o.unchecked_into()).unwrap()
+}
+
+fn obj(pairs: &[(&str, JsValue)]) -> Object {
+    let o = Object::new();
+    for (k, v) in pairs {
+        set(&o, k, v.clone());
+    }
+    o
+}
+
+fn ids(list: &[&str]) -> JsValue {
+    list.iter().map(|s| JsValue::from_str(s)).collect::<js_sys::Array>().into()
+}
+
+#[wasm_bindgen_test]
+async fn viewer_calls_check_their_options_before_any_request() {
+    let client = dead_store_client();
+    // Each would reach the dead endpoint (`network`) if the check did not run first.
+    let cases: Vec<(js_sys::Promise, &str)> = vec![
+        (promise(client.start_export_job(obj(&[("readSetIds", ids(&[])), ("destination", "s3://b/p/".into())]).unchecked_into())), "1 to 100 read set IDs (got 0)"),
+        (promise(client.start_export_job(obj(&[("readSetIds", ids(&["1234567890"])), ("destination", "/tmp/x".into())]).unchecked_into())), "`destination` must be an S3 folder"),
+        (promise(client.start_export_job(obj(&[("readSetIds", ids(&["1234567890"]))]).unchecked_into())), "`destination` is required"),
+        (promise(client.start_export_job(obj(&[("readSetIds", ids(&["1234567890"])), ("destination", "s3://b/p/".into()), ("roleArn", "admin".into())]).unchecked_into())), "`roleArn` must be an IAM role ARN"),
+        (promise(client.start_activation_job(obj(&[("readSetIds", ids(&["12"]))]).unchecked_into())), "`readSetIds[]` must be 10 to 36 digits"),
+        (promise(client.start_activation_job(obj(&[("readSetIds", ids(&["1234567890"])), ("destination", "s3://b/".into())]).unchecked_into())), "unknown field `destination`"),
+        (promise(client.start_import_job(obj(&[("sources", ids(&[]))]).unchecked_into())), "1 to 100 items (got 0)"),
+        (promise(client.wait_for_job("1234567890".into(), obj(&[]).unchecked_into())), "invalid waitForJob options"),
+        (promise(client.wait_for_job("1234567890".into(), obj(&[("kind", "exports".into())]).unchecked_into())), "`kind` must be \"import\", \"export\" or \"activation\""),
+        (promise(client.wait_for_job("1234567890".into(), obj(&[("kind", "export".into()), ("pollIntervalMs", 5.into())]).unchecked_into())), "`pollIntervalMs` must be 100 to 300000"),
+        (promise(client.preview_read_set("1234567890".into(), Some(obj(&[("maxReads", 0.into())]).unchecked_into()))), "`maxReads` must be 1 to 1000"),
+        (promise(client.download_read_set("1234567890".into(), Some(obj(&[("file", "SOURCE3".into())]).unchecked_into()))), "`file` must be \"SOURCE1\", \"SOURCE2\" or \"INDEX\""),
+        (promise(client.download_read_set("1234567890".into(), Some(obj(&[("writable", "disk".into())]).unchecked_into()))), "`writable` must be a WritableStream"),
+        (promise(client.download_read_set("12".into(), None)), "`readSetId` must be 10 to 36 digits"),
+    ];
+    for (p, want) in cases {
+        let err = rejection(p).await;
+        let msg = expect_error(&err, "invalid_input");
+        assert!(msg.contains(want), "wanted {want:?} in {msg:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn iterators_refuse_a_page_token_and_a_bad_page_size_when_called() {
+    let client = dead_store_client();
+    let e = client.read_sets(Some(obj(&[("nextToken", "x".into())]).unchecked_into())).err().expect("nextToken refused");
+    assert!(expect_error(&e, "invalid_input").contains("unknown field `nextToken` in iterator options"));
+    let e = client.export_jobs(Some(obj(&[("maxResults", 101.into())]).unchecked_into())).err().expect("maxResults refused");
+    assert!(expect_error(&e, "invalid_input").contains("`maxResults` must be 1 to 100"));
+    let e = client.uploads(Some(obj(&[("filter", Object::new().into())]).unchecked_into())).err().expect("filter refused");
+    assert!(expect_error(&e, "invalid_input").contains("takes no `filter`"));
+    let e = client.upload_parts("1234567890".into(), JsValue::from_str("SOURCE9").unchecked_into(), None).err().expect("source refused");
+    assert!(expect_error(&e, "invalid_input").contains("`partSource` must be"));
+}
+
+#[wasm_bindgen_test]
+async fn an_iterator_retries_then_rejects_with_the_network_error_on_its_first_page() {
+    let o = Object::new();
+    set(&o, "endpoint", DEAD_ENDPOINT);
+    set(&o, "sequenceStoreId", STORE);
+    set(&o, "retry", quick_retry(2));
+    let client = SequenceStoreClient::new(o.unchecked_into()).unwrap();
+    let iterable: JsValue = client.read_sets(None).unwrap().into();
+    let make = js_sys::Reflect::get(&iterable, &js_sys::Symbol::async_iterator()).unwrap();
+    let iterator = make.unchecked_ref::<js_sys::Function>().call0(&iterable).unwrap();
+    let next = js_sys::Reflect::get(&iterator, &"next".into()).unwrap();
+    let p: js_sys::Promise = next.unchecked_ref::<js_sys::Function>().call0(&iterator).unwrap().unchecked_into();
+    let err = rejection(p).await;
+    expect_error(&err, "network");
+    assert_eq!(get_f64(&err, "attempts"), 2.0);
+    assert_eq!(get_str(&err, "operation"), "ListReadSets");
+}
+
+#[wasm_bindgen_test]
+fn the_seven_bridges_client_checks_its_options() {
+    use readset_upload::web::sbg_api::SevenBridgesClient;
+    let e = SevenBridgesClient::new(obj(&[("endpoint", "ftp://x".into())]).unchecked_into()).err().expect("endpoint refused");
+    expect_error(&e, "invalid_input");
+    let client = SevenBridgesClient::new(obj(&[("endpoint", "http://127.0.0.1:9/sbg/v2".into())]).unchecked_into()).unwrap();
+    let e = client.files(obj(&[]).unchecked_into()).err().expect("project required");
+    assert!(expect_error(&e, "invalid_input").contains("`project` is required"));
+    let e = client.files(obj(&[("project", "no-slash".into())]).unchecked_into()).err().expect("bad project");
+    expect_error(&e, "invalid_input");
+    let e = client.files(obj(&[("project", "a/b".into()), ("offset", 5.into())]).unchecked_into()).err().expect("offset is listFiles only");
+    assert!(expect_error(&e, "invalid_input").contains("unknown field `offset`"));
+}

@@ -235,14 +235,14 @@ struct ConnectionSpec {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListSpec {
+pub(super) struct ListSpec {
     filter: Option<serde_json::Value>,
     max_results: Option<u32>,
     next_token: Option<String>,
 }
 
 impl ListSpec {
-    fn read(value: JsValue) -> Result<(Option<serde_json::Value>, Page), Error> {
+    pub(super) fn read(value: JsValue) -> Result<(Option<serde_json::Value>, Page), Error> {
         check_keys(&value, LIST_KEYS, "listing options")?;
         let spec: ListSpec = if value.is_undefined() || value.is_null() { ListSpec::default() } else { deserialize(value, "listing options")? };
         if let Some(n) = spec.max_results {
@@ -258,29 +258,37 @@ impl ListSpec {
 /// aborting an upload. Every method resolves with the HealthOmics JSON answer, unchanged.
 #[wasm_bindgen]
 pub struct SequenceStoreClient {
-    client: Rc<Client>,
+    pub(super) client: Rc<Client>,
+}
+
+/// Sends `req` with `client` and resolves with its JSON answer (undefined for an empty one).
+pub(super) fn json_call(client: Rc<Client>, req: Result<omics::Request, Error>) -> Promise {
+    json_call_mapped(client, req, |v| v)
+}
+
+fn json_call_mapped(client: Rc<Client>, req: Result<omics::Request, Error>, map: fn(JsValue) -> JsValue) -> Promise {
+    future_to_promise(async move {
+        let req = req.map_err(|e| to_js(&e))?;
+        let body = client.call(&Control::default(), &req).await.map_err(|e| to_js(&e))?;
+        if body.trim().is_empty() {
+            return Ok(map(JsValue::UNDEFINED));
+        }
+        js_sys::JSON::parse(&body).map(map).map_err(|_| {
+            to_js(&Error::new(crate::error::ErrorKind::Protocol, "the answer is not JSON").in_operation(req.operation))
+        })
+    })
 }
 
 impl SequenceStoreClient {
-    fn call(&self, req: Result<omics::Request, Error>) -> Promise {
-        self.call_mapped(req, |v| v)
+    pub(super) fn call(&self, req: Result<omics::Request, Error>) -> Promise {
+        json_call(self.client.clone(), req)
     }
 
     fn call_mapped(&self, req: Result<omics::Request, Error>, map: fn(JsValue) -> JsValue) -> Promise {
-        let client = self.client.clone();
-        future_to_promise(async move {
-            let req = req.map_err(|e| to_js(&e))?;
-            let body = client.call(&Control::default(), &req).await.map_err(|e| to_js(&e))?;
-            if body.trim().is_empty() {
-                return Ok(map(JsValue::UNDEFINED));
-            }
-            js_sys::JSON::parse(&body).map(map).map_err(|_| {
-                to_js(&Error::new(crate::error::ErrorKind::Protocol, "the answer is not JSON").in_operation(req.operation))
-            })
-        })
+        json_call_mapped(self.client.clone(), req, map)
     }
 
-    fn store(&self) -> &str {
+    pub(super) fn store(&self) -> &str {
         &self.client.store_id
     }
 }

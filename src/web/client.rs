@@ -44,6 +44,26 @@ impl Client {
         }
     }
 
+    /// Runs `attempt` per the retry policy (backoff, offline waits, the queue's throttle
+    /// pauses); waits end early on abort. For calls that are not JSON (GetReadSet streams).
+    pub async fn retrying<T, F, Fut>(&self, control: &Control, attempt: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let queue = page_queue();
+        let api = Api { io: &WebNet, queue: &queue, retry: &self.retry, rng: &self.rng, control };
+        api.retrying(attempt).await
+    }
+
+    /// Sends a prepared HTTP request (not a HealthOmics call: no grants), retrying per the
+    /// policy; returns the 2xx body.
+    pub async fn call_http(&self, control: &Control, http: &crate::upload::io::HttpRequest) -> Result<String, Error> {
+        let queue = page_queue();
+        let api = Api { io: &WebNet, queue: &queue, retry: &self.retry, rng: &self.rng, control };
+        api.call(http, Priority::Create).await
+    }
+
     /// Sends `req`, retrying per the policy; returns the 2xx body. Waits end early on abort.
     pub async fn call(&self, control: &Control, req: &Request) -> Result<String, Error> {
         let queue = page_queue();

@@ -1,6 +1,6 @@
 //! Errors as JS sees them: an `Error` (so `instanceof Error` holds and stacks print) named
 //! `ReadSetUploadError`, with `code`, `retryable` and, where known, `status`, `operation`,
-//! `part`, `errorType`, `uploadId`, `readSetId`, `attempts`.
+//! `part`, `errorType`, `uploadId`, `readSetId`, `jobId`, `attempts`.
 
 use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
@@ -38,6 +38,9 @@ pub fn to_js(e: &Error) -> JsValue {
     }
     if let Some(id) = &e.read_set_id {
         set(obj, "readSetId", id.as_str());
+    }
+    if let Some(id) = &e.job_id {
+        set(obj, "jobId", id.as_str());
     }
     if let Some(n) = e.attempts {
         set(obj, "attempts", n);

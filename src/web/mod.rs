@@ -9,6 +9,8 @@
 //!   (`configureRequestQueue`).
 //! - [`http`]: XHR transport; [`timer`]: `setTimeout`; [`online`]: `navigator.onLine`.
 //! - [`client`]: HealthOmics JSON calls for the listing functions.
+//! - [`viewer`]: jobs (start, wait), listings as async iterables, read set previews and
+//!   downloads (streamed GetReadSet parts).
 //! - [`control`]: pause / resume / abort (the driver's); [`progress`]: `onProgress` events.
 //! - [`persist`]: upload state in IndexedDB (resume after reload).
 //! - [`js_error`]: errors as JS `Error` objects with a `code`.
@@ -30,3 +32,4 @@ pub mod progress;
 pub mod resume_api;
 pub mod sbg_api;
 pub mod timer;
+pub mod viewer;

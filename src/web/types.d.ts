@@ -169,11 +169,11 @@ export interface UploadResult {
   hashing: { inWorkers: number; onMainThread: number };
 }
 
-/** Error codes: `invalid_input` (refused before any network call), `validation` (HTTP 400 and other client errors, with the service's message), `auth` (401), `forbidden` (403), `not_found` (404), `quota` (402), `throttled` (429), `network`, `server` (5xx, 408), `aborted`, `checksum_mismatch`, `etag_mismatch`, `upload_failed` (UPLOAD_FAILED), `timeout` (not ACTIVE in time), `protocol` (unreadable answer). */
+/** Error codes: `invalid_input` (refused before any network call), `validation` (HTTP 400 and other client errors, with the service's message), `auth` (401), `forbidden` (403), `not_found` (404), `quota` (402), `throttled` (429), `network`, `server` (5xx, 408), `aborted`, `checksum_mismatch`, `etag_mismatch`, `upload_failed` (UPLOAD_FAILED), `timeout` (not ACTIVE in time, or a job not done within `timeoutMs`), `protocol` (unreadable answer, or data that is not what the read set's type says), `missing_report_header` (a Seven Bridges storage answer lacks a header to report: its CORS does not expose it), `job_failed` (a job ended FAILED or CANCELLED: `waitForJob`). */
 export type ReadSetUploadErrorCode =
   | "invalid_input" | "validation" | "auth" | "forbidden" | "not_found" | "quota" | "throttled"
   | "network" | "server" | "aborted" | "checksum_mismatch" | "etag_mismatch" | "upload_failed"
-  | "timeout" | "protocol";
+  | "timeout" | "protocol" | "missing_report_header" | "job_failed";
 
 /** Every rejection is an `Error` with `name === "ReadSetUploadError"` and these fields. */
 export interface ReadSetUploadError extends Error {
@@ -191,8 +191,10 @@ export interface ReadSetUploadError extends Error {
   errorType?: string;
   /** The multipart upload, when one exists: pass it as `uploadId` to resume. */
   uploadId?: string;
-  /** The read set, for `etag_mismatch`, `upload_failed`, `timeout`. */
+  /** The read set, for `etag_mismatch`, `upload_failed`, `timeout`, and preview / download errors. */
   readSetId?: string;
+  /** The read set job, for `job_failed` and `waitForJob`'s `timeout` and `aborted`. */
+  jobId?: string;
   /** Attempts made at the request that failed, the first included (per `retry.maxAttempts`). */
   attempts?: number;
 }
@@ -337,6 +339,171 @@ export interface ListJobsResult {
   nextToken?: string;
 }
 
+/** The three kinds of read set jobs, as `waitForJob` names them. */
+export type JobKind = "import" | "export" | "activation";
+
+/** `startExportJob`: copy read sets to S3. */
+export interface StartExportJobOptions {
+  /** 1 to 100 read set IDs. */
+  readSetIds: string[];
+  /** An S3 folder, `s3://bucket/folder/`; the proxy allows only its configured prefixes. */
+  destination: string;
+  /** Leave out: the signing proxy fills in the role its operator configured (and refuses any other). */
+  roleArn?: string;
+  /** Idempotency token: the same token starts the job once. */
+  clientToken?: string;
+}
+
+/** `startActivationJob`: make archived read sets ACTIVE again. */
+export interface StartActivationJobOptions {
+  readSetIds: string[];
+  clientToken?: string;
+}
+
+/** One read set to import from S3 (HealthOmics `StartReadSetImportJobSourceItem`). */
+export interface ImportJobSource {
+  sourceFiles: { source1: string; source2?: string };
+  sourceFileType: SourceFileType;
+  subjectId: string;
+  sampleId: string;
+  /** Required for BAM and CRAM. */
+  referenceArn?: string;
+  name?: string;
+  description?: string;
+  generatedFrom?: string;
+  tags?: Record<string, string>;
+}
+
+/** `startImportJob`: import read sets from S3 objects (the proxy allows only its configured prefixes). */
+export interface StartImportJobOptions {
+  /** 1 to 100 sources. */
+  sources: ImportJobSource[];
+  /** Leave out: the proxy fills in its configured role. */
+  roleArn?: string;
+  clientToken?: string;
+}
+
+/** `waitForJob`: how to follow a job to its end. */
+export interface WaitForJobOptions {
+  /** Which Get*Job to poll. */
+  kind: JobKind;
+  /** First wait between polls (100 to 300000 ms, default 1000); each wait grows 1.5 times, to at most 30 s (or this value when larger). No polls while the tab is hidden. */
+  pollIntervalMs?: number;
+  /** Reject with `timeout` when the job is still running after this long (default: wait as long as it takes). */
+  timeoutMs?: number;
+  /** Called with every polled answer. */
+  onProgress?: (job: ReadSetJob) => void;
+  /** Stops waiting (rejects with `aborted`); the job itself goes on. */
+  signal?: AbortSignal;
+}
+
+/** `previewReadSet` options. */
+export interface PreviewOptions {
+  /** FASTQ reads per source (1 to 1000, default 4). */
+  maxReads?: number;
+  /** A connection silent this long is dropped and tried again (default 30000). */
+  stallTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** One FASTQ record. */
+export interface FastqRead {
+  name: string;
+  sequence: string;
+  quality: string;
+}
+
+/** The first reads of one FASTQ source. */
+export interface FastqSample {
+  source: PartSource;
+  reads: FastqRead[];
+  /** Bytes of the source (compressed, when gzip) consumed to find them. */
+  compressedBytesRead: number;
+  /** Whether the source is gzip-compressed. */
+  gzip: boolean;
+  /** True when reading on would show nothing more: `maxReads` reads were found, or the source ended. */
+  complete: boolean;
+  /** True when the source ended within the preview: `reads` are all the reads it has. */
+  endOfData: boolean;
+}
+
+/** The SAM header of a BAM, uBAM or CRAM read set. */
+export interface AlignmentHeader {
+  /** BAM (also uBAM) or CRAM. */
+  format: "BAM" | "CRAM";
+  /** The CRAM version ("3.0", "3.1"); null for BAM. */
+  version: string | null;
+  /** The `@HD` line, if any. */
+  hd: string | null;
+  /** References: BAM's binary `n_ref` (0 for uBAM), CRAM's `@SQ` count. */
+  referenceCount: number;
+  /** `@SQ` lines in the header text. */
+  sqLines: number;
+  /** The `@RG` lines. */
+  readGroups: string[];
+  /** The `@PG` lines. */
+  programs: string[];
+  /** The `@CO` lines. */
+  comments: string[];
+  /** Length of the header text. */
+  textBytes: number;
+  /** Bytes of the file consumed to read the header. */
+  compressedBytesRead: number;
+  /** Inconsistencies worth showing, e.g. a BAM whose `n_ref` differs from its `@SQ` count. */
+  warnings: string[];
+}
+
+/** `previewReadSet`'s answer. */
+export interface ReadSetPreview {
+  readSetId: string;
+  fileType: SourceFileType;
+  /** FASTQ: the first reads of each source (mate 1, then mate 2). */
+  fastq?: FastqSample[];
+  /** BAM, uBAM, CRAM: the header. */
+  header?: AlignmentHeader;
+  /** Compressed bytes fetched (a preview stops reading once it has what it needs). */
+  bytesFetched: number;
+}
+
+/** `downloadReadSet` options. */
+export interface DownloadOptions {
+  /** Which file of the read set (default SOURCE1). */
+  file?: "SOURCE1" | "SOURCE2" | "INDEX";
+  /**
+   * Where the bytes go, streaming: e.g. `await (await showSaveFilePicker()).createWritable()`.
+   * It is closed at the end, aborted on failure (a file system writable then keeps nothing).
+   * Without it the file is gathered into `result.blob`, refused above `maxBlobBytes`.
+   */
+  writable?: WritableStream<Uint8Array>;
+  /** Largest file gathered into a Blob without a `writable` (default 536870912, 512 MiB). */
+  maxBlobBytes?: number;
+  /** A connection silent this long is dropped; the part is fetched again from where it stopped (default 30000). */
+  stallTimeoutMs?: number;
+  /** Compute a FASTQ source's ETag on the way and compare it with the store's (default true). */
+  verifyEtag?: boolean;
+  onProgress?: (p: DownloadProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Download progress, at most every 100 ms. */
+export interface DownloadProgress {
+  bytesDownloaded: number;
+  bytesTotal: number;
+  partsTotal: number;
+}
+
+/** `downloadReadSet`'s answer. */
+export interface DownloadResult {
+  readSetId: string;
+  file: "SOURCE1" | "SOURCE2" | "INDEX";
+  bytes: number;
+  parts: number;
+  /** The file, when no `writable` was given. */
+  blob?: Blob;
+  /** The ETag check: `verified` with the computed `algorithm` and `hex` (equal to the store's), or why not. */
+  etag: { verified: boolean; algorithm?: string; hex?: string; reason?: string };
+}
+
 /** GetSequenceStore's answer. */
 export interface SequenceStoreInfo {
   id: string;
@@ -439,6 +606,46 @@ export interface SevenBridgesUploadResult {
   rateLimitRemaining: number | null;
   /** The file as the completion answered it: `{id, name, size, project, ...}`. */
   file: { id: string; name: string; size: number; project?: string; [field: string]: unknown };
+}
+
+/** `new SevenBridgesClient(options)`. */
+export interface SevenBridgesClientOptions {
+  /** The proxy's Seven Bridges API base, e.g. `http://127.0.0.1:8080/sbg/v2`. */
+  endpoint: string;
+  token?: string;
+  retry?: RetryOptions;
+}
+
+/** `listFiles` / `files` options. */
+export interface SevenBridgesFileListOptions {
+  /** `owner/project`. */
+  project: string;
+  /** First item (listFiles only; default 0). */
+  offset?: number;
+  /** Page size, 1 to 100 (default 100). */
+  limit?: number;
+}
+
+/** A file of a project (Seven Bridges shape, passed through). */
+export interface SevenBridgesFile {
+  id: string;
+  name: string;
+  size: number;
+  project: string;
+  type: string;
+  created_on: string;
+  modified_on?: string;
+  href?: string;
+  [field: string]: unknown;
+}
+
+/** One page of `GET /files`. */
+export interface SevenBridgesFileList {
+  items: SevenBridgesFile[];
+  href?: string;
+  links?: { href: string; rel: string; method: string }[];
+  /** The next page's offset, when there is one. */
+  nextToken?: string;
 }
 
 /** What `hashBlob` computes: a digest of the bytes, or a FASTQ ETag (gunzip, then hash). */

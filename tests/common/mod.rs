@@ -8,6 +8,7 @@ use flate2::Compression;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use readset_upload::web::api::SequenceStoreClient;
 use web_sys::File;
 
 /// A FASTQ of `reads` reads of 100 bases, pseudo-random from `seed` (so it compresses like
@@ -171,4 +172,51 @@ pub async fn send_blob(
     };
     let r = readset_upload::web::http::send(&req, Some(blob), None).await?;
     Ok((r.status, r.headers))
+}
+
+// ---- The demo server of the browser tests (web_upload.rs, web_viewer.rs) -------------------
+//
+// `./run test` starts `readset-server demo` on free ports and builds these tests with
+// `READSET_TEST_PROXY=http://127.0.0.1:PORT`; the demo serves `/demo-config.json` with the
+// endpoint, a token and a sequence store (ETag family MD5up) the token may use.
+
+pub const PROXY: Option<&str> = option_env!("READSET_TEST_PROXY");
+
+pub struct Config {
+    pub endpoint: String,
+    pub token: String,
+    pub store: String,
+}
+
+pub async fn config() -> Config {
+    let proxy = PROXY.expect(
+        "READSET_TEST_PROXY was not set when these tests were built: run them with `./run test`, \
+         which starts `readset-server demo` and sets READSET_TEST_PROXY=http://127.0.0.1:PORT",
+    );
+    let url = format!("{}/demo-config.json", proxy.trim_end_matches('/'));
+    let r = send("GET", &url, None, None)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert_eq!(r.status, 200, "GET {url}: {}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("demo-config.json is JSON");
+    let s = |k: &str| v[k].as_str().unwrap_or_else(|| panic!("demo-config.json lacks {k}: {v}")).to_string();
+    // `endpoint` is absolute; a `proxy` path relative to the demo origin is accepted too.
+    let endpoint = match (v["endpoint"].as_str(), v["proxy"].as_str()) {
+        (Some(e), _) => e.to_string(),
+        (None, Some(p)) => format!("{}{p}", proxy.trim_end_matches('/')),
+        _ => panic!("demo-config.json has neither endpoint nor proxy: {v}"),
+    };
+    Config { endpoint, token: s("token"), store: s("sequenceStoreId") }
+}
+
+pub fn store_client(c: &Config) -> SequenceStoreClient {
+    let o = Object::new();
+    set(&o, "endpoint", c.endpoint.as_str());
+    set(&o, "token", c.token.as_str());
+    set(&o, "sequenceStoreId", c.store.as_str());
+    SequenceStoreClient::new(o.unchecked_into()).unwrap()
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", js_sys::Date::now() as u64)
 }

@@ -15,6 +15,7 @@ import init, {
   ReadSetUploader,
   SequenceStoreClient,
   SevenBridgesUploader,
+  SevenBridgesClient,
   Hasher,
   FastqEtagHasher,
   type InitInput,
@@ -61,6 +62,24 @@ import init, {
   type AbortUploadResult,
   type SevenBridgesUploadOptions,
   type SevenBridgesUploadResult,
+  type JobKind,
+  type StartExportJobOptions,
+  type StartActivationJobOptions,
+  type StartImportJobOptions,
+  type ImportJobSource,
+  type WaitForJobOptions,
+  type PreviewOptions,
+  type ReadSetPreview,
+  type FastqSample,
+  type FastqRead,
+  type AlignmentHeader,
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadResult,
+  type SevenBridgesClientOptions,
+  type SevenBridgesFileListOptions,
+  type SevenBridgesFile,
+  type SevenBridgesFileList,
 } from 'readset-upload';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -284,4 +303,54 @@ export async function sevenBridges(file: File, signal: AbortSignal): Promise<Sev
   // @ts-expect-error: one file, not a pair
   void ({ ...options, file: [file, file] } satisfies SevenBridgesUploadOptions);
   return uploadToSevenBridges(options);
+}
+
+export async function viewing(writable: WritableStream<Uint8Array>, signal: AbortSignal): Promise<void> {
+  const client = new SequenceStoreClient(connection);
+  const exportOptions: StartExportJobOptions = { readSetIds: ['1234567890'], destination: 's3://exports/lab/' };
+  const started: ReadSetJob = await client.startExportJob(exportOptions);
+  const activation: StartActivationJobOptions = { readSetIds: ['1234567890'], clientToken: 't' };
+  await client.startActivationJob(activation);
+  const source: ImportJobSource = { sourceFiles: { source1: 's3://in/r1.fq.gz' }, sourceFileType: 'FASTQ', subjectId: 's', sampleId: 'x' };
+  const imports: StartImportJobOptions = { sources: [source] };
+  await client.startImportJob(imports);
+  const kind: JobKind = 'export';
+  const wait: WaitForJobOptions = { kind, pollIntervalMs: 1000, timeoutMs: 60_000, signal, onProgress: (j: ReadSetJob) => void j.status };
+  const done: ReadSetJob = await client.waitForJob(started.id, wait);
+  void done;
+  for await (const rs of client.readSets({ filter: { status: 'ACTIVE' }, maxResults: 50 })) void (rs satisfies ReadSetSummary).id;
+  for await (const u of client.uploads()) void (u satisfies MultipartUpload).uploadId;
+  for await (const p of client.uploadParts('1234567890', 'SOURCE2', { maxResults: 100 })) void (p satisfies UploadedPart).partNumber;
+  for await (const j of client.importJobs({ filter: { status: 'COMPLETED' } })) void (j satisfies ReadSetJob).id;
+  for await (const j of client.exportJobs()) void j.destination;
+  for await (const j of client.activationJobs()) void j.status;
+
+  const previewOptions: PreviewOptions = { maxReads: 4, stallTimeoutMs: 10_000, signal };
+  const preview: ReadSetPreview = await client.previewReadSet('1234567890', previewOptions);
+  const sample: FastqSample | undefined = preview.fastq?.[0];
+  const read: FastqRead | undefined = sample?.reads[0];
+  const header: AlignmentHeader | undefined = preview.header;
+  void [read?.sequence, read?.quality, sample?.complete, header?.referenceCount, header?.readGroups, preview.bytesFetched];
+
+  const progress = (p: DownloadProgress) => void [p.bytesDownloaded, p.bytesTotal, p.partsTotal];
+  const downloadOptions: DownloadOptions = { file: 'SOURCE2', writable, onProgress: progress, signal, verifyEtag: true, maxBlobBytes: 1 << 20 };
+  const got: DownloadResult = await client.downloadReadSet('1234567890', downloadOptions);
+  await client.downloadReadSet('1234567890');
+  void [got.blob, got.etag.verified, got.bytes];
+
+  const sbgOptions: SevenBridgesClientOptions = { endpoint: 'https://portal.example/sbg/v2', token: 'jwt' };
+  const sbg = new SevenBridgesClient(sbgOptions);
+  const list: SevenBridgesFileListOptions = { project: 'lab/project', limit: 10 };
+  const page: SevenBridgesFileList = await sbg.listFiles({ ...list, offset: 10 });
+  for await (const f of sbg.files(list)) void (f satisfies SevenBridgesFile).size;
+  void page.nextToken;
+
+  // @ts-expect-error: a job kind is one of three
+  void ({ kind: 'copy' } satisfies WaitForJobOptions);
+  // @ts-expect-error: the iterators follow the page tokens themselves
+  client.readSets({ nextToken: 'x' });
+  // @ts-expect-error: a read set file is SOURCE1, SOURCE2 or INDEX
+  void ({ file: 'SOURCE3' } satisfies DownloadOptions);
+  // @ts-expect-error: the project is required
+  sbg.files({ limit: 5 });
 }
