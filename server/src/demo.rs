@@ -102,6 +102,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut sbg_config = sbg::SbgConfig::new(args.data.join("sbg"), store_url.clone());
     sbg_config.part_url_ttl = std::time::Duration::from_secs(args.sbg_part_url_ttl_secs.max(1));
     sbg_config.expose_etag = !args.sbg_hide_etag;
+    sbg_config.projects = vec![DEMO_SBG_PROJECT.to_owned()];
     let store_app = store::app_with_sbg(store_config, sbg_config).await?;
     let store_task = tokio::spawn(crate::serve(store_listener, store_app, "store"));
 

@@ -370,3 +370,14 @@ async fn every_api_route_also_answers_with_a_trailing_slash_as_the_official_clie
     assert_eq!(app.api(Method::GET, &format!("/v2/files/{file_id}//")).send().await.unwrap().status(), 404);
     assert_eq!(app.api(Method::GET, &format!("/v2/files/{file_id}/x/")).send().await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn a_project_configured_at_start_lists_empty_and_others_are_still_unknown() {
+    let dir = data_dir();
+    let app = spawn(dir.path(), |c| c.projects = vec!["demo/empty".into()]).await;
+    let resp = app.api(Method::GET, "/v2/files?project=demo%2Fempty").send().await.unwrap();
+    assert_eq!(resp.headers()["x-total-matching-query"], "0");
+    let page = json_of(resp, 200).await;
+    assert_eq!(page["items"], json!([]));
+    error_of(app.api(Method::GET, "/v2/files?project=demo/other").send().await.unwrap(), 404, 3002).await;
+}

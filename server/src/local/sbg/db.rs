@@ -356,7 +356,13 @@ impl Db {
         self.conn().query_row(&format!("SELECT {FILE_COLS} FROM files WHERE id = ?1"), [id], file_row).optional()
     }
 
-    /// True once anything was uploaded into `project`.
+    /// Creates `project` (no files) unless it exists.
+    pub fn ensure_project(&self, project: &str, created_on: i64) -> rusqlite::Result<()> {
+        self.conn().execute("INSERT OR IGNORE INTO projects (id, created_on) VALUES (?1, ?2)", params![project, created_on])?;
+        Ok(())
+    }
+
+    /// True once anything was uploaded into `project` (or it was created at start).
     pub fn project_exists(&self, project: &str) -> rusqlite::Result<bool> {
         self.conn()
             .query_row("SELECT 1 FROM projects WHERE id = ?1", [project], |_| Ok(()))

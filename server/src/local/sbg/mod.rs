@@ -78,6 +78,10 @@ pub struct SbgConfig {
     /// HMAC key for the signed URLs. `None` (default): a random key kept in
     /// `{data_dir}/sbg/signing.key`, created on first start.
     pub signing_key: Option<Vec<u8>>,
+    /// Projects (`owner/name`) that exist from the start, empty until files arrive (the demo's:
+    /// a real project exists before anyone uploads, so listing it is not a 404). Others come
+    /// into being with their first upload.
+    pub projects: Vec<String>,
 }
 
 impl std::fmt::Debug for SbgConfig {
@@ -94,6 +98,7 @@ impl std::fmt::Debug for SbgConfig {
             .field("expose_etag", &self.expose_etag)
             .field("require_part_header", &self.require_part_header)
             .field("signing_key", &self.signing_key.as_ref().map(|_| "<redacted>"))
+            .field("projects", &self.projects)
             .finish()
     }
 }
@@ -113,6 +118,7 @@ impl SbgConfig {
             expose_etag: true,
             require_part_header: false,
             signing_key: None,
+            projects: Vec::new(),
         }
     }
 }
@@ -170,6 +176,10 @@ impl AppState {
         }
         std::fs::create_dir_all(&tmp)?;
         let db = db::Db::open(&config.data_dir.join("sbg.sqlite"))?;
+        for p in &config.projects {
+            anyhow::ensure!(uploads::valid_project(p), "project {p:?} must be owner/name");
+            db.ensure_project(p, clock::now_ms())?;
+        }
         let signer = match &config.signing_key {
             Some(key) => part_url::Signer::new(key.clone()),
             None => part_url::Signer::load_or_create(&root.join("signing.key"))?,
