@@ -6,6 +6,7 @@ import { Transfers } from './transfers.js';
 import { Interrupted } from './interrupted.js';
 import { ReadSets } from './readsets.js';
 import { Jobs } from './jobs.js';
+import { SbgFiles } from './sbgfiles.js';
 
 const $ = (id) => document.getElementById(id);
 const status = $('status');
@@ -56,11 +57,13 @@ const ctx = { config: connection, client, lib };
 const transfers = new Transfers($('transfer-list'), $('no-transfers'), lib, uploadOptions, () => {
   readSets.refresh();
   interrupted.refresh();
+  sbgFiles.refresh();
 });
 ctx.transfers = transfers;
 const interrupted = new Interrupted(ctx);
 const readSets = new ReadSets(ctx);
 const jobs = new Jobs(ctx);
+const sbgFiles = new SbgFiles(lib, config.sbg, config.token);
 ctx.jobsChanged = () => jobs.refresh();
 ctx.readSetsChanged = () => readSets.refresh();
 
@@ -99,5 +102,5 @@ for (const id of ['file-picker', 'folder-picker']) {
 }
 window.addEventListener('beforeunload', (e) => { if (transfers.running.size) e.preventDefault(); });
 
-await Promise.all([readSets.first(), jobs.refresh(), interrupted.refresh()]);
+await Promise.all([readSets.first(), jobs.refresh(), interrupted.refresh(), sbgFiles.refresh()]);
 document.body.dataset.ready = 'true';

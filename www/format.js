@@ -52,10 +52,12 @@ const ADVICE = {
   etag_mismatch: 'The stored data differs from your file: upload the file again; if it happens again, the file may be changing on disk.',
   upload_failed: 'The service could not import the files: check that they are valid for the chosen file type.',
   timeout: 'The read set is still being processed: check its status in the table later.',
-  protocol: 'The service gave an answer this page cannot read: reload the page and try again.',
+  protocol: 'The service gave an answer this page cannot read (or the data is not what its type says): reload the page and try again.',
+  job_failed: 'The job did not finish: read its message under Jobs, correct the cause and start it again.',
+  missing_report_header: 'The storage does not expose a header the upload must report: ask the administrator to fix its CORS settings.',
 };
 
-/** An error (ReadSetUploadError, HTTP error of omics-jobs.js, or any Error) in words: "what happened. what to do." */
+/** An error (ReadSetUploadError, or any Error) in words: "what happened. what to do." */
 export function explain(e) {
   if (!e) return '';
   const message = (e.message || String(e)).replace(/\s+$/, '');

@@ -1,11 +1,10 @@
-// Interrupted uploads: multipart uploads the store holds that nobody is completing (a closed
-// tab, a lost connection). Each shows its parts; Abort discards it, Resume asks for the same
-// file(s) again and continues it with a new ReadSetUploader (`uploadId`): parts the store holds
-// with a matching checksum are not sent again.
-//
-// HOOK(resume-state): the library is gaining a resume state in IndexedDB (file names, sizes,
-// part plan per uploadId). When it lands, use it here to show which local files each upload
-// needs and to pre-check the re-selected files; the list itself comes from the server.
+// Interrupted uploads from both sources: the multipart uploads the store holds that nobody is
+// completing (a closed tab, a lost connection), matched by the library (`listAbandonedUploads`)
+// with the records this browser saved in IndexedDB. A matched upload says which files it needs
+// and how far it got ("sample_R1.fastq.gz + sample_R2.fastq.gz, 37 of 80 parts sent"); choosing
+// those files again resumes it at once, and other files are refused before anything is sent.
+// The store's own part list stays the truth: parts it holds with a matching checksum are not
+// sent again. A record whose upload the store no longer has can be forgotten.
 
 import { h, uid } from './dom.js';
 import { bytes, when, explain } from './format.js';
@@ -21,16 +20,9 @@ export class Interrupted {
   }
 
   async refresh() {
-    let uploads = [];
+    let uploads;
     try {
-      let nextToken;
-      // Bounded: at most 10 pages of 100.
-      for (let i = 0; i < 10; i += 1) {
-        const a = await this.ctx.client.listUploads({ maxResults: 100, ...(nextToken ? { nextToken } : {}) });
-        uploads.push(...(a.uploads ?? []));
-        nextToken = a.nextToken;
-        if (!nextToken) break;
-      }
+      uploads = await this.ctx.lib.listAbandonedUploads(this.ctx.config);
     } catch (e) {
       this.message.className = 'error';
       this.message.textContent = `Could not list the uploads in progress: ${explain(e)}`;
@@ -38,9 +30,40 @@ export class Interrupted {
     }
     const mine = this.ctx.transfers.activeUploadIds();
     uploads = uploads.filter((u) => !mine.has(u.uploadId));
+    const live = uploads.filter((u) => u.onServer);
+    const gone = uploads.filter((u) => !u.onServer);
     this.message.className = '';
-    this.message.textContent = uploads.length ? `${uploads.length} interrupted upload${uploads.length === 1 ? '' : 's'}.` : 'No interrupted uploads.';
-    this.list.replaceChildren(...uploads.map((u) => this.card(u)));
+    this.message.textContent = live.length ? `${live.length} interrupted upload${live.length === 1 ? '' : 's'}.` : 'No interrupted uploads.';
+    this.list.replaceChildren(...live.map((u) => this.card(u)), ...gone.map((u) => this.goneCard(u)));
+  }
+
+  /** What this browser remembers of an upload: its files and how far it got. */
+  localFacts(rec) {
+    if (!rec) return h('p', { class: 'muted local' }, 'Started in another browser or before this page kept records: choose the same files to resume.');
+    const total = rec.files.reduce((n, f) => n + Math.max(1, Math.ceil(f.size / rec.partSize)), 0);
+    const names = rec.files.map((f) => f.name).join(' + ');
+    return h('p', { class: 'local', dataset: { partsConfirmed: String(rec.partsConfirmed), partsPlanned: String(total) } },
+      h('strong', {}, names), `, ${rec.partsConfirmed} of ${total} parts sent (${bytes(rec.bytesConfirmed)} of ${bytes(rec.files.reduce((n, f) => n + f.size, 0))}). `,
+      `Choose ${rec.files.length === 2 ? 'these two files' : 'this file'} again to go on.`);
+  }
+
+  /** A record saved here whose upload the store no longer has (completed elsewhere, aborted, expired). */
+  goneCard(u) {
+    const msg = h('p', { role: 'status' });
+    const card = h('li', { class: 'card gone', dataset: { uploadId: u.uploadId, gone: 'true' } },
+      h('h3', {}, `${u.local?.name ?? 'Unnamed'} `, h('span', { class: 'muted' }, '(no longer on the server)')),
+      this.localFacts(u.local),
+      h('p', { class: 'muted' }, 'The store no longer holds this upload, so it cannot be resumed.'),
+      h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: async () => {
+        try {
+          await this.ctx.lib.abortUpload({ ...this.ctx.config, uploadId: u.uploadId });
+          card.remove();
+        } catch (e) {
+          msg.textContent = `Could not forget it: ${explain(e)}`;
+        }
+      } }, 'Forget')),
+      msg);
+    return card;
   }
 
   card(u) {
@@ -56,6 +79,7 @@ export class Interrupted {
         h('dt', {}, 'Upload'), h('dd', {}, h('code', {}, u.uploadId)),
         h('dt', {}, 'Subject / sample'), h('dd', {}, `${u.subjectId ?? '–'} / ${u.sampleId ?? '–'}`),
         h('dt', {}, 'Started'), h('dd', {}, when(u.creationTime))),
+      this.localFacts(u.local),
       parts,
       h('div', { class: 'actions' }, picker, h('label', { class: 'button', for: pickId }, `Resume: choose the file${paired ? 's' : ''} again${paired}`), abort),
       msg);
@@ -86,10 +110,22 @@ export class Interrupted {
     }
   }
 
-  resume(u, files, card, msg) {
+  async resume(u, files, card, msg) {
     if (files.length === 0) return;
     // R1 first, whatever order the picker gives.
     files.sort((a, b) => (mateOf(a.name)?.mate ?? 0) - (mateOf(b.name)?.mate ?? 0));
+    if (u.local) {
+      // The record knows the files: names, sizes, modification times and edge hashes.
+      const found = await this.ctx.lib.findResumableUploads({ files, ...this.ctx.config }).catch(() => []);
+      if (!found.some((r) => r.uploadId === u.uploadId)) {
+        const want = u.local.files.map((f) => `${f.name} (${bytes(f.size)})`).join(' + ');
+        const got = files.map((f) => `${f.name} (${bytes(f.size)})`).join(' + ');
+        msg.className = 'error';
+        msg.dataset.refused = 'true';
+        msg.textContent = `These are not the files of this upload: it needs ${want}, you chose ${got}. Nothing was sent.`;
+        return;
+      }
+    }
     const meta = Object.fromEntries(['name', 'subjectId', 'sampleId', 'referenceArn', 'description', 'generatedFrom', 'tags']
       .filter((k) => u[k] !== undefined && u[k] !== null).map((k) => [k, u[k]]));
     msg.textContent = '';

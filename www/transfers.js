@@ -1,9 +1,15 @@
 // Step 3 of the page: one card per upload with its progress (bytes, MB/s, time left, parts),
-// pause / resume / cancel, and the result (read set id, status, ETag verified or not).
+// a part map (one cell per part: waiting, hashing, sending, retrying, done) and a throughput
+// sparkline, pause / resume / cancel, and the result (read set id, status, ETag verified or not).
 // Several uploads run at once; each has its own ReadSetUploader.
 
 import { h } from './dom.js';
 import { bytes, rate, timeLeft, explain } from './format.js';
+import { PartMap, Sparkline } from './pictures.js';
+
+/** The library's default part size (HealthOmics' largest); Seven Bridges' server picks its own. */
+const DEFAULT_PART_SIZE = 100 * 1024 * 1024;
+const SBG_PART_SIZE = 5 * 1024 * 1024;
 
 const PHASES = {
   preparing: 'Preparing',
@@ -46,11 +52,16 @@ export class Transfers {
     t.phase = h('p', { class: 'phase', role: 'status', 'aria-live': 'polite' }, job.uploadId ? 'Resuming…' : 'Starting…');
     t.bar = h('progress', { max: 1, value: 0, 'aria-label': `Upload progress of ${job.meta.name}` });
     t.stats = h('p', { class: 'stats' });
+    // Parts per source, from the sizes (a part numbered beyond widens the map).
+    const partSize = job.target === 'sbg' ? SBG_PART_SIZE : this.options().partSize ?? DEFAULT_PART_SIZE;
+    const count = (f) => (f ? Math.max(1, Math.ceil(f.size / partSize)) : 0);
+    t.map = new PartMap({ SOURCE1: count(job.files[0]), SOURCE2: count(job.files[1]) }, job.meta.name);
+    t.spark = new Sparkline(job.meta.name);
     t.pause = h('button', { type: 'button', class: 'secondary', onclick: () => this.togglePause(t) }, 'Pause');
     t.cancel = h('button', { type: 'button', class: 'danger', onclick: () => this.cancel(t) }, 'Cancel');
     t.result = h('div', { class: 'result', 'aria-live': 'polite' });
     t.card = h('li', { class: 'card transfer', dataset: { uploadState: 'running', partsDone: '0' } },
-      title, t.phase, t.bar, t.stats, h('div', { class: 'actions' }, t.pause, t.cancel), t.result);
+      title, t.phase, t.bar, h('div', { class: 'stats-row' }, t.stats, t.spark.el), t.map.el, h('div', { class: 'actions' }, t.pause, t.cancel), t.result);
     this.list.prepend(t.card);
     this.empty.hidden = true;
     this.run(t);
@@ -100,6 +111,8 @@ export class Transfers {
   }
 
   progress(t, p) {
+    if (p.changed) t.map.set(p.changed);
+    if (p.phase === 'uploading') t.spark.add(p.throughput);
     t.bar.max = p.bytesTotal || 1;
     t.bar.value = p.bytesUploaded;
     const phase = p.paused ? 'Paused' : PHASES[p.phase] ?? p.phase;
@@ -147,6 +160,7 @@ export class Transfers {
     const hashing = r.hashing ?? { inWorkers: 0, onMainThread: 0 };
     t.card.dataset.hashing = hashing.onMainThread ? 'main-thread' : 'workers';
     t.bar.value = t.bar.max;
+    t.map.allDone();
     t.phase.textContent = 'Done';
     t.stats.textContent = `${bytes(r.bytes)} uploaded · parts ${r.parts} of ${r.parts}`;
     t.pause.remove();
@@ -169,6 +183,7 @@ export class Transfers {
     t.card.dataset.uploadState = 'done';
     t.card.dataset.fileId = r.fileId;
     t.bar.value = t.bar.max;
+    t.map.allDone();
     t.phase.textContent = 'Done';
     t.stats.textContent = `${bytes(r.bytes)} uploaded · parts ${r.parts} of ${r.parts}`;
     t.pause.remove();

@@ -75,9 +75,10 @@ export function launchBrowser() {
   return chromium.launch({ executablePath: process.env.CHROME_BIN ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }
 
-/** Opens a page that records console errors and uncaught exceptions into `page.problems`. */
-export async function openPage(browser, url) {
-  const page = await browser.newPage();
+/** Opens a page (in a new context of `browser`, or in the given context) that records console
+ *  errors and uncaught exceptions into `page.problems`. */
+export async function openPage(browserOrContext, url) {
+  const page = await browserOrContext.newPage();
   page.problems = [];
   page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
