@@ -429,6 +429,15 @@ const DEFAULT_PREVIEW_READS: usize = 4;
 const MAX_PREVIEW_READS: usize = 1_000;
 const DEFAULT_STALL_MS: u64 = 30_000;
 
+/// `e`, naming the read set it concerns (errors from inside a stream do not know it).
+fn named(e: Error, read_set_id: &str) -> Error {
+    if e.read_set_id.is_some() || e.kind == ErrorKind::InvalidInput {
+        e
+    } else {
+        e.for_read_set(read_set_id)
+    }
+}
+
 fn to_value<T: serde::Serialize>(v: &T) -> JsValue {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
 }
@@ -789,7 +798,8 @@ impl SequenceStoreClient {
         })();
         future_to_promise(async move {
             let (spec, signal) = prepared.map_err(|e| to_js(&e))?;
-            preview(client, read_set_id, spec, signal).await.map_err(|e| to_js(&e))
+            let id = read_set_id.clone();
+            preview(client, read_set_id, spec, signal).await.map_err(|e| to_js(&named(e, &id)))
         })
         .unchecked_into()
     }
@@ -832,7 +842,8 @@ impl SequenceStoreClient {
         })();
         future_to_promise(async move {
             let (spec, writable, on_progress, signal) = prepared.map_err(|e| to_js(&e))?;
-            download(client, read_set_id, spec, writable, on_progress, signal).await.map_err(|e| to_js(&e))
+            let id = read_set_id.clone();
+            download(client, read_set_id, spec, writable, on_progress, signal).await.map_err(|e| to_js(&named(e, &id)))
         })
         .unchecked_into()
     }
