@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDemo, launchBrowser, openPage, chromiumOnly } from './harness.mjs';
 import { fastqGz } from './page-fixtures.mjs';
+import { advanced as advancedWith, interruptedUpload as leftBehind } from './page-actions.mjs';
 
 const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
 const PART_KIB = 64;
@@ -67,12 +68,9 @@ async function finished(p, selector) {
   return card;
 }
 
-/** Opens "Advanced" like a user and sets the part size (KiB) and the parts sent at once. */
-async function advanced(p, { partKib = PART_KIB, concurrency = 4 } = {}) {
-  if (!(await p.$eval('details.advanced', (d) => d.open))) await p.click('details.advanced summary');
-  await p.fill('#part-size', String(partKib));
-  await p.fill('#concurrency', String(concurrency));
-}
+/** Advanced settings with this file's part size. */
+const advanced = (p, opts = {}) => advancedWith(p, { partKib: PART_KIB, ...opts });
+const interruptedUpload = (paths, subject, sample) => leftBehind(browser, demo.pageUrl, paths, subject, sample);
 
 const partsOf = (bytes) => Math.ceil(bytes / (PART_KIB * 1024));
 
@@ -215,28 +213,6 @@ test('export and activation jobs started from the detail panel are listed and re
   await page.waitForSelector(`[data-kind="activation"] tr[data-job-id="${actId}"] .badge[data-status="COMPLETED"]`, WAIT);
   assert.deepEqual(page.problems, []);
 });
-
-/**
- * Leaves an interrupted upload behind, as a closed tab does: in a second tab the store accepts
- * two parts, then the network "hangs"; the user pauses and closes the tab. Returns its uploadId.
- */
-async function interruptedUpload(paths, subject, sample) {
-  const tab = await openPage(browser, demo.pageUrl);
-  await tab.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
-  let accepted = 0;
-  await tab.route('**/upload/*/part?*', (route) => { if (accepted < 2) { accepted += 1; route.continue(); } });
-  await advanced(tab, { concurrency: 1 });
-  await tab.setInputFiles('#file-picker', paths);
-  const form = tab.locator('#candidates form');
-  await form.locator('[name="subjectId"]').fill(subject);
-  await form.locator('[name="sampleId"]').fill(sample);
-  await form.locator('button[type="submit"]').click();
-  const card = await tab.waitForSelector('.transfer[data-parts-done="2"]', WAIT);
-  const uploadId = await card.getAttribute('data-upload-id');
-  await tab.click('.transfer button:has-text("Pause")');
-  await tab.close();
-  return uploadId;
-}
 
 test('an interrupted upload is listed with its parts and resumed by choosing the files again', async () => {
   const a = join(files, 'resume_R1.fastq.gz');

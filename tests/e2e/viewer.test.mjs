@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { startDemo, launchBrowser, openPage, chromiumOnly } from './harness.mjs';
 import { fastqGz } from './page-fixtures.mjs';
+import { advanced, interruptedUpload as leftBehind } from './page-actions.mjs';
 
 const WAIT = { timeout: 60_000 };
 let demo;
@@ -42,12 +43,6 @@ after(async () => {
   await demo?.stop();
   if (files) rmSync(files, { recursive: true, force: true });
 });
-
-async function advanced(p, { partKib = 64, concurrency = 4 } = {}) {
-  if (!(await p.$eval('details.advanced', (d) => d.open))) await p.click('details.advanced summary');
-  await p.fill('#part-size', String(partKib));
-  await p.fill('#concurrency', String(concurrency));
-}
 
 async function uploadThroughThePage(p, paths, subject, sample) {
   await advanced(p);
@@ -192,25 +187,8 @@ test('jobs are not polled while the tab is hidden, and are again once it is show
   await tab.close();
 });
 
-/** An upload of `paths` interrupted after two parts in a tab of the same browser profile as
- *  `page` (so the same IndexedDB), which is then closed. */
-async function interruptedUpload(paths, subject, sample) {
-  const tab = await openPage(context, demo.pageUrl);
-  await tab.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
-  let accepted = 0;
-  await tab.route('**/upload/*/part?*', (route) => { if (accepted < 2) { accepted += 1; route.continue(); } });
-  await advanced(tab, { concurrency: 1 });
-  await tab.setInputFiles('#file-picker', paths);
-  const form = tab.locator('#candidates form');
-  await form.locator('[name="subjectId"]').fill(subject);
-  await form.locator('[name="sampleId"]').fill(sample);
-  await form.locator('button[type="submit"]').click();
-  const card = await tab.waitForSelector('.transfer[data-parts-done="2"]', WAIT);
-  const uploadId = await card.getAttribute('data-upload-id');
-  await tab.click('.transfer button:has-text("Pause")');
-  await tab.close();
-  return uploadId;
-}
+/** An interrupted upload left behind in a tab of the same profile as `page` (same IndexedDB). */
+const interruptedUpload = (paths, subject, sample) => leftBehind(context, demo.pageUrl, paths, subject, sample);
 
 test('a returning user sees what this browser remembers of an interrupted upload and resumes it by choosing the files', async () => {
   const a = join(files, 'back_R1.fastq.gz');

@@ -292,6 +292,7 @@ for (const b of BUILDS) {
     const bundled = js.map((f) => readFileSync(join(out, f), 'utf8')).join('\n');
     assert.match(bundled, /getReadSetMetadata/, 'the glue is in the bundle');
     assert.match(bundled, /the file ended at byte/, 'the reader snippet (snippets/.../reader.js) is in the bundle');
+    assert.match(bundled, /x-amzn-errortype/, 'the viewer snippet (snippets/.../viewer.js) is in the bundle');
     const wasmBytes = readFileSync(join(out, wasm[0])).length;
     t.diagnostic(`${b.name}: js ${jsBytes} B (${jsGzip} B gzipped) in ${js.length} file(s) + wasm ${wasmBytes} B (${gz(wasm[0])} B gzipped)`);
   });
@@ -304,11 +305,12 @@ for (const b of BUILDS) {
     assert.equal(wasm.length, 1, loaded.join(', '));
     assert.match(wasm[0], b.wasm);
     if (!b.dir) {
-      // The page's own module, the glue, and the JS snippet wasm-bindgen ships beside them.
+      // The page's own module, the glue, and the JS snippets wasm-bindgen ships beside them.
       assert.deepEqual(loaded.filter((p) => p.endsWith('.js')).map((p) => p.replace(/readset-upload-[0-9a-f]+/, 'readset-upload-HASH')).sort(), [
         '/main.js',
         '/node_modules/readset-upload/readset_upload.js',
         '/node_modules/readset-upload/snippets/readset-upload-HASH/src/web/reader.js',
+        '/node_modules/readset-upload/snippets/readset-upload-HASH/src/web/viewer.js',
       ]);
     } else {
       assert.deepEqual(loaded.filter((p) => !p.startsWith(`/${b.dir}/`)), [], 'a bundled page loads only its own build');
