@@ -207,6 +207,8 @@ async fn viewer_calls_check_their_options_before_any_request() {
         (promise(client.download_read_set("1234567890".into(), Some(obj(&[("file", "SOURCE3".into())]).unchecked_into()))), "`file` must be \"SOURCE1\", \"SOURCE2\" or \"INDEX\""),
         (promise(client.download_read_set("1234567890".into(), Some(obj(&[("writable", "disk".into())]).unchecked_into()))), "`writable` must be a WritableStream"),
         (promise(client.download_read_set("12".into(), None)), "`readSetId` must be 10 to 36 digits"),
+        (promise(client.download_read_set("1234567890".into(), Some(obj(&[("stallTimeoutMs", 0.into())]).unchecked_into()))), "`stallTimeoutMs` must be 1000 to 600000"),
+        (promise(client.preview_read_set("1234567890".into(), Some(obj(&[("stallTimeoutMs", 10_000_000.into())]).unchecked_into()))), "`stallTimeoutMs` must be 1000 to 600000"),
     ];
     for (p, want) in cases {
         let err = rejection(p).await;

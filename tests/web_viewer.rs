@@ -345,3 +345,41 @@ async fn a_bam_read_set_whose_data_is_not_bam_is_a_clear_protocol_error() {
     assert!(msg.contains("not BAM"), "{msg}");
     assert_eq!(get_str(&err, "readSetId"), id);
 }
+
+/// A WritableStream whose `write` fails with `disk full` when `fail` is true; `state.aborted`
+/// holds the reason it was aborted with, `state.writes` the writes tried.
+fn sink(fail: bool) -> (JsValue, JsValue) {
+    let make = js_sys::Function::new_with_args(
+        "fail",
+        "const state = { writes: 0, aborted: null }; \
+         const w = new WritableStream({ write() { state.writes += 1; if (fail) throw new Error('disk full'); }, abort(r) { state.aborted = String(r); } }); \
+         return [w, state];",
+    );
+    let pair = Array::from(&make.call1(&JsValue::NULL, &JsValue::from_bool(fail)).unwrap());
+    (pair.get(0), pair.get(1))
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_write_fails_the_download_at_once_as_the_sinks_error_and_a_failed_start_aborts_the_stream() {
+    let c = config().await;
+    let f = file("sink_R1.fastq.gz", &gzip(&fastq(400, 95, 1), 1));
+    let id = uploaded(&c, &[&f], &unique("sink")).await;
+    let client = store_client(&c);
+    let (w, state) = sink(true);
+    let o = Object::new();
+    set(&o, "writable", w);
+    let err = rejection(promise(client.download_read_set(id.clone(), Some(o.unchecked_into())))).await;
+    let msg = expect_error(&err, "invalid_input");
+    assert!(msg.contains("writing the download failed") && msg.contains("disk full"), "{msg}");
+    assert_eq!(get_str(&err, "readSetId"), id);
+    assert_eq!(get_f64(&state, "writes"), 1.0, "not retried: one write was tried");
+
+    // No such read set: the caller's stream is aborted, so no empty file is kept.
+    let (w, state) = sink(false);
+    let o = Object::new();
+    set(&o, "writable", w);
+    let err = rejection(promise(client.download_read_set("9999999999".into(), Some(o.unchecked_into())))).await;
+    expect_error(&err, "not_found");
+    assert!(get(&state, "aborted").as_string().is_some_and(|r| !r.is_empty()), "the stream was aborted");
+    assert_eq!(get_f64(&state, "writes"), 0.0);
+}

@@ -116,7 +116,14 @@ export class Interrupted {
     files.sort((a, b) => (mateOf(a.name)?.mate ?? 0) - (mateOf(b.name)?.mate ?? 0));
     if (u.local) {
       // The record knows the files: names, sizes, modification times and edge hashes.
-      const found = await this.ctx.lib.findResumableUploads({ files, ...this.ctx.config }).catch(() => []);
+      let found;
+      try {
+        found = await this.ctx.lib.findResumableUploads({ files, ...this.ctx.config });
+      } catch (e) {
+        msg.className = 'error';
+        msg.textContent = `Could not check the files: ${explain(e)}`;
+        return;
+      }
       if (!found.some((r) => r.uploadId === u.uploadId)) {
         const want = u.local.files.map((f) => `${f.name} (${bytes(f.size)})`).join(' + ');
         const got = files.map((f) => `${f.name} (${bytes(f.size)})`).join(' + ');

@@ -34,13 +34,18 @@ export class Jobs {
     if (seen.at(-1)?.status !== job.status) {
       // Before this page saw it, the job was SUBMITTED at its creation time.
       if (seen.length === 0 && job.status !== 'SUBMITTED') seen.push({ status: 'SUBMITTED', at: Date.parse(job.creationTime) || Date.now() });
-      seen.push({ status: job.status, at: job.status === 'SUBMITTED' ? Date.parse(job.creationTime) || Date.now() : Date.now() });
+      // A job that ended before this page saw it: its last state began no later than its end.
+      const ended = job.completionTime ? Date.parse(job.completionTime) : NaN;
+      const at = job.status === 'SUBMITTED' ? Date.parse(job.creationTime) || Date.now() : Math.min(Date.now(), Number.isNaN(ended) ? Infinity : ended);
+      seen.push({ status: job.status, at });
       this.history.set(job.id, seen);
     }
   }
 
   /** Reloads the three lists; keeps polling while a job is running. */
   async refresh({ live = false } = {}) {
+    // Only the latest answer may draw: a slow listing must not redraw over a newer one.
+    const seq = (this.seq = (this.seq ?? 0) + 1);
     let lists;
     try {
       lists = await Promise.all(KINDS.map(async ([, , method]) => {
@@ -52,17 +57,21 @@ export class Jobs {
         return jobs;
       }));
     } catch (e) {
+      if (seq !== this.seq) return;
       this.message.className = 'error';
       this.message.textContent = `Could not list the jobs: ${explain(e)}`;
-      if (!live) this.live.keep();
+      if (live) this.live.keep();
+      else this.live.start();
       return;
     }
+    if (seq !== this.seq) return;
     for (const j of lists.flat()) this.seen(j);
     this.root.replaceChildren(...KINDS.map(([kind, title], i) => this.table(kind, title, lists[i])));
     const moving = lists.flat().filter((j) => MOVING.has(j.status)).length;
     this.message.className = '';
     this.message.textContent = moving ? `${moving} job${moving === 1 ? ' is' : 's are'} running; refreshing every 2 seconds.` : '';
-    if (moving) this.live.keep();
+    if (moving && live) this.live.keep();
+    else if (moving) this.live.start();
     else this.live.stop();
     if (!moving && this.hadMoving) this.ctx.readSetsChanged(); // an import or activation may have changed read sets
     this.hadMoving = moving > 0;

@@ -151,8 +151,9 @@ export function jobTimeline(job, history) {
   const el = svg('svg', { class: 'timeline', viewBox: '0 0 160 10', width: 160, height: 10, role: 'img' });
   const label = [];
   for (const [i, p] of points.entries()) {
-    const from = i === 0 ? start : Math.max(start, p.at);
-    const to = i + 1 < points.length ? Math.max(from, points[i + 1].at) : end;
+    // Sightings after the job ended (a finished job first seen now) are drawn at its end.
+    const from = i === 0 ? start : Math.min(end, Math.max(start, p.at));
+    const to = i + 1 < points.length ? Math.min(end, Math.max(from, points[i + 1].at)) : end;
     const x = ((from - start) / span) * 160;
     const w = Math.max(2, ((to - from) / span) * 160);
     const rect = svg('rect', { x: x.toFixed(1), y: 0, width: w.toFixed(1), height: 10, fill: JOB_COLOURS[p.status] ?? '#bbb' });

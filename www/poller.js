@@ -1,7 +1,8 @@
-// Bounded live refresh: `keep()` asks for one more run of `fn` in `ms`; `fn` calls `keep()`
-// again while what it shows is still moving. A series stops after `limit` runs (the user's
-// Refresh starts a new one), never runs while the tab is hidden (it catches up once shown), and
-// never overlaps itself: one timer per poller, however often `keep()` is called.
+// Bounded live refresh: `start()` begins a series of at most `limit` runs of `fn`, `ms` apart;
+// `fn` calls `keep()` while what it shows is still moving, which asks for the next run of the
+// series (and does nothing once the series ran out: only a user action, calling `start()`,
+// begins another). It never runs while the tab is hidden (it catches up once shown) and never
+// overlaps itself: one timer per poller, however often it is asked.
 
 export class Poller {
   constructor(fn, ms, limit) {
@@ -19,9 +20,15 @@ export class Poller {
     });
   }
 
-  /** Asks for another run (starts a new series of `limit` runs if the last one ran out). */
+  /** Begins a new series of `limit` runs (a user's refresh, or the page's first load). */
+  start() {
+    this.left = this.limit;
+    this.keep();
+  }
+
+  /** Asks for the next run of the current series; nothing once it ran out. */
   keep() {
-    if (this.left <= 0) this.left = this.limit;
+    if (this.left <= 0) return;
     this.again = true;
     this.schedule();
   }

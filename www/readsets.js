@@ -31,7 +31,7 @@ export class ReadSets {
     this.prev.addEventListener('click', () => this.load(this.page - 1));
     this.next.addEventListener('click', () => this.load(this.page + 1));
     // Bounded live refresh: every 2 s while a listed read set moves, paused while the tab is
-    // hidden, given up after 30 minutes without a change.
+    // hidden, given up after 900 runs (30 minutes) until the user loads the table again.
     this.live = new Poller(() => this.refresh({ quiet: true }), 2000, 900);
   }
 
@@ -79,8 +79,10 @@ export class ReadSets {
     this.info.textContent = `Page ${page + 1}`;
     const moving = sets.filter((r) => MOVING.has(r.status));
     if (moving.length) {
-      this.message.textContent += ` ${moving.length} still changing; refreshing every 2 seconds.`;
-      this.live.keep();
+      // A user's load begins a series; the live refreshes continue it until it runs out.
+      if (quiet) this.live.keep();
+      else this.live.start();
+      if (this.live.active) this.message.textContent += ` ${moving.length} still changing; refreshing every 2 seconds.`;
     } else {
       this.live.stop();
     }
@@ -115,7 +117,7 @@ export class ReadSets {
       return;
     }
     this.shown = { id: m.id, status: m.status };
-    if (MOVING.has(m.status)) this.live.keep();
+    if (MOVING.has(m.status)) this.live.start();
     const info = m.sequenceInformation ?? {};
     const files = Object.entries(m.files ?? {}).filter(([, f]) => f);
     const facts = [
@@ -221,7 +223,6 @@ export class ReadSets {
           a.click();
           a.remove();
           setTimeout(() => URL.revokeObjectURL(url), 60_000);
-          this.ctx.lastDownload = r.blob; // the tests compare it with the uploaded file
         }
       } catch (e) {
         status.textContent = `The download failed: ${explain(e)}`;

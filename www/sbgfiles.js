@@ -32,17 +32,21 @@ export class SbgFiles {
 
   /** Reads the next PAGE files. */
   async page() {
+    // A refresh meanwhile replaces the iterator: this page then stops drawing.
+    const it = this.iterator;
     this.more.disabled = true;
     this.message.className = '';
     let done = false;
     try {
       for (let i = 0; i < PAGE; i += 1) {
-        const r = await this.iterator.next();
+        const r = await it.next();
+        if (this.iterator !== it) return;
         if (r.done) { done = true; break; }
         this.body.append(this.row(r.value));
         this.count += 1;
       }
     } catch (e) {
+      if (this.iterator !== it) return;
       this.message.className = 'error';
       this.message.textContent = `Could not list the project's files: ${explain(e)}`;
       return;

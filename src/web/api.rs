@@ -87,7 +87,7 @@ extern "C" {
     pub type SequenceStorePromise;
 }
 
-fn random_token() -> String {
+pub(super) fn random_token() -> String {
     format!("{:014x}{:014x}", random_seed(), random_seed())
 }
 

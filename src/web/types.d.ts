@@ -350,7 +350,7 @@ export interface StartExportJobOptions {
   destination: string;
   /** Leave out: the signing proxy fills in the role its operator configured (and refuses any other). */
   roleArn?: string;
-  /** Idempotency token: the same token starts the job once. */
+  /** Idempotency token: the same token starts the job once (when absent, the library makes one per call, so its own retries start one job). */
   clientToken?: string;
 }
 

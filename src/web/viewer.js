@@ -5,13 +5,17 @@
 /** `for await (const item of pages(fetchPage, key))`: `fetchPage(token)` resolves with one
  *  page (`token` undefined for the first); its `key` array is yielded item by item, then the
  *  next page is fetched while the answer names a `nextToken`. Each `for await` starts again
- *  from the first page. `fetchPage` rejects on a repeated token, so the loop ends. */
+ *  from the first page. `fetchPage(token, true)` is asked for a token the loop already
+ *  followed, and rejects, so the loop ends. */
 export function pages(fetchPage, key) {
   return {
     async *[Symbol.asyncIterator]() {
+      const seen = new Set(); // this loop's tokens: loops over one iterable do not share them
       let token;
       do {
-        const page = await fetchPage(token);
+        // A token this loop already followed: `fetchPage` rejects with the library's error.
+        const page = await fetchPage(token, seen.has(token));
+        seen.add(token);
         for (const item of page?.[key] ?? []) yield item;
         token = page?.nextToken ?? undefined;
       } while (token !== undefined && token !== '');
@@ -22,8 +26,8 @@ export function pages(fetchPage, key) {
 /** GETs `url` with `headers` and streams a 2xx body to `onChunk(Uint8Array)`, which returns
  *  false to stop reading (the request is cancelled), or a promise (awaited before the next
  *  read: a sink's backpressure) resolving to the same. No chunk for `stallMs` cancels the request too. Resolves with
- *  `{status, errorType, retryAfter, text, stalled, stopped}`: `text` is the body of a non-2xx
- *  answer. Rejects (TypeError) only when no answer came: offline, refused, CORS, or `signal`.
+ *  `{status, errorType, retryAfter, text, stalled, stopped, sinkError?}`: `text` is the body of
+ *  a non-2xx answer, `sinkError` the reason a write promise of `onChunk` was rejected. Rejects (TypeError) only when no answer came: offline, refused, CORS, or `signal`.
  *  When `onChunk` throws, the request is cancelled and the error rethrown. */
 export async function fetchChunks(url, headers, onChunk, stallMs, signal) {
   const ctl = new AbortController();
@@ -66,7 +70,17 @@ export async function fetchChunks(url, headers, onChunk, stallMs, signal) {
         }
         if (r.done) return answer;
         let go = onChunk(r.value);
-        if (go && typeof go.then === 'function') go = await go; // a write to a sink: its backpressure
+        if (go && typeof go.then === 'function') {
+          // A write to a sink: its backpressure. A slow disk is not a stalled connection: the
+          // watchdog waits. A refused write is the sink's failure, not the network's: reported
+          // apart, so it is not retried.
+          last = Infinity;
+          try {
+            go = await go;
+          } catch (e) {
+            return { ...answer, sinkError: String(e?.message ?? e) };
+          }
+        }
         last = performance.now();
         if (go === false) {
           answer.stopped = true;

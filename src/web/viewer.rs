@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{AbortSignal, Blob};
 
-use super::api::{check_keys, deserialize, get, json_call, options_object, ListSpec, SequenceStoreClient};
+use super::api::{check_keys, deserialize, get, json_call, options_object, random_token, ListSpec, SequenceStoreClient};
 use super::client::Client;
 use super::control::Control;
 use super::handle::read_signal;
@@ -98,16 +98,12 @@ extern "C" {
 /// An async iterable over the `key` items of the pages `page(token)` requests; a `nextToken`
 /// the service repeats ends the iteration with a `protocol` error instead of looping.
 pub(super) fn paginate(key: &'static str, fetch: Rc<dyn Fn(Option<String>) -> Promise>) -> JsValue {
-    let seen: Rc<RefCell<Vec<String>>> = Rc::default();
-    let next = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |token: JsValue| {
+    // Each loop tracks its own tokens (in JS) and says when one comes round again.
+    let next = Closure::<dyn FnMut(JsValue, JsValue) -> Promise>::new(move |token: JsValue, repeated: JsValue| {
         let token = token.as_string();
-        match &token {
-            None => seen.borrow_mut().clear(),
-            Some(t) if seen.borrow().contains(t) => {
-                let e = Error::new(ErrorKind::Protocol, format!("the service answered the page token {t:?} twice: the listing stops here instead of looping"));
-                return Promise::reject(&to_js(&e));
-            }
-            Some(t) => seen.borrow_mut().push(t.clone()),
+        if repeated.is_truthy() {
+            let e = Error::new(ErrorKind::Protocol, format!("the service answered the page token {:?} twice: the listing stops here instead of looping", token.unwrap_or_default()));
+            return Promise::reject(&to_js(&e));
         }
         fetch(token)
     });
@@ -148,6 +144,12 @@ fn check_read_set_ids(ids: &[String]) -> Result<(), Error> {
         return Err(Error::invalid_input(format!("`readSetIds` must hold 1 to 100 read set IDs (got {})", ids.len())));
     }
     ids.iter().try_for_each(|id| check_id(id, "readSetIds[]"))
+}
+
+/// The caller's idempotency token, or a fresh one: every retry of a Start*Job call then sends
+/// the same token, so a lost answer retried never starts a second job.
+fn job_token(given: Option<String>) -> String {
+    given.unwrap_or_else(random_token)
 }
 
 fn check_job_extras(role_arn: Option<&str>, client_token: Option<&str>) -> Result<(), Error> {
@@ -360,6 +362,9 @@ async fn fetch_part_once(s: &FileStream<'_>, part: u32, skip: u64, on_chunk: Sin
         // An aborted signal surfaces as an AbortError: the caller's abort, not the network's.
         Error::new(ErrorKind::Network, format!("GetReadSet part {part} of {file}: no answer ({text})")).in_operation("GetReadSet")
     })?;
+    if let Some(why) = get(&answer, "sinkError").as_string() {
+        return Err(Error::invalid_input(format!("writing the download failed: {why}")));
+    }
     let status = get(&answer, "status").as_f64().unwrap_or(0.0) as u16;
     if get(&answer, "stalled").is_truthy() {
         let e = Error::new(ErrorKind::Network, format!("GetReadSet part {part} of {file}: no data for {} s (stalled); trying again", stall_ms / 1000));
@@ -429,9 +434,16 @@ const DEFAULT_PREVIEW_READS: usize = 4;
 const MAX_PREVIEW_READS: usize = 1_000;
 const DEFAULT_STALL_MS: u64 = 30_000;
 
+fn check_stall(ms: Option<u64>) -> Result<(), Error> {
+    match ms {
+        Some(ms) if !(1_000..=600_000).contains(&ms) => Err(Error::invalid_input(format!("`stallTimeoutMs` must be 1000 to 600000 (got {ms})"))),
+        _ => Ok(()),
+    }
+}
+
 /// `e`, naming the read set it concerns (errors from inside a stream do not know it).
 fn named(e: Error, read_set_id: &str) -> Error {
-    if e.read_set_id.is_some() || e.kind == ErrorKind::InvalidInput {
+    if e.read_set_id.is_some() || (e.kind == ErrorKind::InvalidInput && !e.message.starts_with("writing the download")) {
         e
     } else {
         e.for_read_set(read_set_id)
@@ -517,6 +529,22 @@ async fn settle(p: JsValue) -> Result<JsValue, Error> {
 }
 
 async fn download(client: Rc<Client>, read_set_id: String, spec: DownloadSpec, writable: JsValue, on_progress: Option<Function>, signal: Option<AbortSignal>) -> Result<JsValue, Error> {
+    let sink = writable.clone();
+    let outcome = download_into(client, read_set_id, spec, writable, on_progress, signal).await;
+    if let (Err(e), false) = (&outcome, sink.is_undefined() || sink.is_null()) {
+        // Failed before a writer was taken (metadata, no such file, a locked stream): the
+        // caller's stream is aborted all the same, so no empty file stays behind. A stream
+        // already aborted or locked refuses, which is fine.
+        if let Ok(abort) = method(&sink, "abort") {
+            if let Ok(p) = abort.call1(&sink, &JsValue::from_str(&e.message)) {
+                let _ = JsFuture::from(Promise::resolve(&p)).await;
+            }
+        }
+    }
+    outcome
+}
+
+async fn download_into(client: Rc<Client>, read_set_id: String, spec: DownloadSpec, writable: JsValue, on_progress: Option<Function>, signal: Option<AbortSignal>) -> Result<JsValue, Error> {
     let control = control_for(signal.clone());
     let file = spec.file.unwrap_or_else(|| "SOURCE1".into());
     let facts = ReadSetFacts::load(&client, &control, &read_set_id).await?;
@@ -539,8 +567,12 @@ async fn download(client: Rc<Client>, read_set_id: String, spec: DownloadSpec, w
     let sink: Sink = {
         let (hasher, chunks, done, last_event, writer, on_progress) = (hasher.clone(), chunks.clone(), done.clone(), last_event.clone(), writer.clone(), on_progress.clone());
         Rc::new(RefCell::new(move |bytes: &[u8]| {
+            if done.get() + bytes.len() as u64 > total {
+                return Err(Error::new(ErrorKind::Protocol, format!("the store sent more than the {total} bytes its metadata gives for this file")));
+            }
             if let Some(h) = hasher.borrow_mut().as_mut() {
-                h.update(bytes)?;
+                // Data the store accepted that does not inflate: the store's data, not the caller's input.
+                h.update(bytes).map_err(|e| Error::new(ErrorKind::Protocol, e.message))?;
             }
             done.set(done.get() + bytes.len() as u64);
             if let Some(cb) = &on_progress {
@@ -572,7 +604,7 @@ async fn download(client: Rc<Client>, read_set_id: String, spec: DownloadSpec, w
         Ok(())
     });
     let etag = match (outcome.is_ok(), hasher.borrow_mut().take()) {
-        (true, Some(h)) => Some(h.finish().map_err(|e| e.for_read_set(&read_set_id))),
+        (true, Some(h)) => Some(h.finish().map_err(|e| Error::new(ErrorKind::Protocol, e.message).for_read_set(&read_set_id))),
         _ => None,
     };
     let etag = etag.transpose();
@@ -630,6 +662,7 @@ async fn download(client: Rc<Client>, read_set_id: String, spec: DownloadSpec, w
 #[wasm_bindgen]
 impl SequenceStoreClient {
     /// StartReadSetExportJob: copies read sets to `destination` (`s3://bucket/prefix/`).
+    /// Without a `clientToken` one is made up, so the retries of one call start one job.
     /// Leave `roleArn` out: the signing proxy fills in its configured role, and refuses any
     /// other role and any destination outside its configured prefixes (`forbidden`).
     #[wasm_bindgen(js_name = startExportJob)]
@@ -645,7 +678,8 @@ impl SequenceStoreClient {
                 return Err(Error::invalid_input(format!("`destination` must be an S3 folder, s3://bucket/folder/ (got {dest:?})")));
             }
             check_job_extras(s.role_arn.as_deref(), s.client_token.as_deref())?;
-            Ok(omics::start_export_job(self.store(), &s.read_set_ids, &dest, s.role_arn.as_deref(), s.client_token.as_deref()))
+            let token = job_token(s.client_token);
+            Ok(omics::start_export_job(self.store(), &s.read_set_ids, &dest, s.role_arn.as_deref(), Some(&token)))
         })();
         self.call(req).unchecked_into()
     }
@@ -660,7 +694,8 @@ impl SequenceStoreClient {
             let s: ExportSpec = deserialize(options, "activation job options")?;
             check_read_set_ids(&s.read_set_ids)?;
             check_job_extras(None, s.client_token.as_deref())?;
-            Ok(omics::start_activation_job(self.store(), &s.read_set_ids, s.client_token.as_deref()))
+            let token = job_token(s.client_token);
+            Ok(omics::start_activation_job(self.store(), &s.read_set_ids, Some(&token)))
         })();
         self.call(req).unchecked_into()
     }
@@ -677,7 +712,8 @@ impl SequenceStoreClient {
             let s: ImportSpec = deserialize(options, "import job options")?;
             omics::check_import_sources(&s.sources)?;
             check_job_extras(s.role_arn.as_deref(), s.client_token.as_deref())?;
-            Ok(omics::start_import_job(self.store(), s.sources, s.role_arn.as_deref(), s.client_token.as_deref()))
+            let token = job_token(s.client_token);
+            Ok(omics::start_import_job(self.store(), s.sources, s.role_arn.as_deref(), Some(&token)))
         })();
         self.call(req).unchecked_into()
     }
@@ -794,6 +830,7 @@ impl SequenceStoreClient {
                     return Err(Error::invalid_input(format!("`maxReads` must be 1 to {MAX_PREVIEW_READS} (got {n})")));
                 }
             }
+            check_stall(spec.stall_timeout_ms)?;
             Ok((spec, signal))
         })();
         future_to_promise(async move {
@@ -835,6 +872,7 @@ impl SequenceStoreClient {
                     return Err(Error::invalid_input(format!("`file` must be \"SOURCE1\", \"SOURCE2\" or \"INDEX\" (got {f:?})")));
                 }
             }
+            check_stall(spec.stall_timeout_ms)?;
             if !(writable.is_undefined() || writable.is_null()) {
                 method(&writable, "getWriter")?;
             }

@@ -112,7 +112,9 @@ pub async fn forward(
     };
     let status = upstream.status();
     tracing::info!(upstream_status = status.as_u16(), upstream_request_id = ?upstream.headers().get("x-amzn-requestid"), "upstream answered");
-    let mut response = Response::builder().status(status);
+    // Every answer is one user's view of patient data (read set contents, names, sample IDs):
+    // no browser or intermediary cache may keep it.
+    let mut response = Response::builder().status(status).header(axum::http::header::CACHE_CONTROL, "no-store");
     for name in PASSED_HEADERS {
         for value in upstream.headers().get_all(*name) {
             response = response.header(HeaderName::from_static(name), value.clone());

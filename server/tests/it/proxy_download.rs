@@ -185,6 +185,7 @@ async fn a_granted_user_gets_the_exact_bytes_of_each_file_with_its_length_and_co
         assert_eq!(r.status(), 200, "{query}");
         let h = r.headers().clone();
         assert_eq!(h["content-type"], "application/octet-stream", "{query}");
+        assert_eq!(h["cache-control"], "no-store", "{query}: patient data must not be cached");
         assert_eq!(h["content-length"].to_str().unwrap(), want.len().to_string(), "{query}");
         assert_eq!(h["access-control-allow-origin"], ORIGIN, "{query}");
         let exposed = h["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
