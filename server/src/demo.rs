@@ -70,6 +70,10 @@ pub struct DemoArgs {
     /// Faults injected into part uploads by the demo's store (`--fault-*`, as for `store`).
     #[command(flatten)]
     pub faults: store::Faults,
+    /// How the demo's store writes part checksums: `hex` SHA-256 (verifiable by the client,
+    /// the default) or `base64` (opaque to the client, as against AWS).
+    #[arg(long, value_enum, default_value_t = store::PartChecksums::Hex)]
+    pub part_checksums: store::PartChecksums,
     /// Seconds a Seven Bridges part URL stays valid (tests of URL expiry use a short one).
     #[arg(long, default_value_t = 60)]
     pub sbg_part_url_ttl_secs: u64,
@@ -95,6 +99,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // them) and answers only to its own address.
     let store_config = store::StoreConfig {
         faults: args.faults.clone(),
+        part_checksums: args.part_checksums,
         hosts: crate::hosts::AllowedHosts::for_listen(store_addr),
         ..store::StoreConfig::new(args.data.join("store"))
     };

@@ -19,8 +19,12 @@ struct Fixture {
 }
 
 async fn fixture(faults: Faults) -> Fixture {
+    fixture_with(faults, store::PartChecksums::Hex).await
+}
+
+async fn fixture_with(faults: Faults, part_checksums: store::PartChecksums) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = store::StoreConfig { faults, ..config(dir.path()) };
+    let cfg = store::StoreConfig { faults, part_checksums, ..config(dir.path()) };
     let app = store::app(cfg).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -132,6 +136,67 @@ async fn a_dropped_connection_fails_the_request_and_stores_nothing() {
     assert!(outcome.is_err(), "the connection must die before a complete answer");
     assert_eq!(f.stored_parts().await, 0);
     assert_eq!(f.stats().await["injected"]["dropped"], 1);
+}
+
+/// `--part-checksums base64` (the AWS case): the part's SHA-256 in base64, listed the same way,
+/// the only form Complete accepts; the hex form, which a client could verify, is refused.
+#[tokio::test]
+async fn base64_part_checksums_are_returned_listed_and_required_by_complete() {
+    use base64::Engine;
+    use sha2::Digest;
+    let f = fixture_with(Faults::default(), store::PartChecksums::Base64).await;
+    let gz = gzip(&fastq(200, 100, "b64"));
+    let a = send_signed(f.addr, &f.part(1, &gz)).await;
+    assert_eq!(a.status, 200, "{}", a.message());
+    let digest = sha2::Sha256::digest(&gz);
+    let want = base64::engine::general_purpose::STANDARD.encode(digest);
+    let got: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(got["checksum"], want.as_str());
+    assert_eq!(want.len(), 44);
+
+    let c = client(f.addr);
+    let listed = c
+        .list_read_set_upload_parts()
+        .sequence_store_id(&f.store)
+        .upload_id(&f.upload)
+        .part_source(ReadSetPartSource::Source1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.parts()[0].checksum(), want.as_str());
+
+    let part = |sum: &str| {
+        aws_sdk_omics::types::CompleteReadSetUploadPartListItem::builder()
+            .part_number(1)
+            .part_source(ReadSetPartSource::Source1)
+            .checksum(sum)
+            .build()
+            .unwrap()
+    };
+    let complete = |sum: String| c.complete_multipart_read_set_upload().sequence_store_id(&f.store).upload_id(&f.upload).parts(part(&sum)).send();
+    let refused = complete(hex::encode(digest)).await.expect_err("the hex form is not what this store returned");
+    assert!(format!("{refused:?}").contains("does not match"), "{refused:?}");
+    let id = complete(want.clone()).await.expect("the returned checksum completes the upload").read_set_id().to_string();
+    let m = poll("read set ACTIVE", || async {
+        let m = c.get_read_set_metadata().sequence_store_id(&f.store).id(&id).send().await.unwrap();
+        (m.status() != &aws_sdk_omics::types::ReadSetStatus::ProcessingUpload).then_some(m)
+    })
+    .await;
+    assert_eq!(m.status(), &aws_sdk_omics::types::ReadSetStatus::Active, "{:?}", m.status_message());
+}
+
+#[test]
+fn part_checksum_flag_parses_and_unknown_forms_are_refused() {
+    use readset_server::cli::{Cli, Command};
+    let cli = Cli::try_parse_from(["readset-server", "store", "--part-checksums", "base64"]).unwrap();
+    let Command::Store(a) = cli.command else { panic!("store") };
+    assert_eq!(a.config(a.listen).unwrap().part_checksums, store::PartChecksums::Base64);
+    let Command::Store(a) = Cli::try_parse_from(["readset-server", "store"]).unwrap().command else { panic!("store") };
+    assert_eq!(a.part_checksums, store::PartChecksums::Hex, "verifiable checksums stay the default");
+    let Command::Demo(d) = Cli::try_parse_from(["readset-server", "demo", "--part-checksums", "base64"]).unwrap().command else { panic!("demo") };
+    assert_eq!(d.part_checksums, store::PartChecksums::Base64);
+    let err = Cli::try_parse_from(["readset-server", "store", "--part-checksums", "md5"]).unwrap_err().to_string();
+    assert!(err.contains("hex") && err.contains("base64"), "{err}");
 }
 
 #[test]

@@ -84,6 +84,11 @@ pub struct StoreArgs {
     /// Injected faults on part uploads (tests and demos of the client's resilience).
     #[command(flatten)]
     pub faults: Faults,
+    /// How UploadReadSetPart's `checksum` is written: `hex` (SHA-256 as 64 hex digits, which
+    /// a client can verify) or `base64` (the same digest in base64, as AWS's examples show:
+    /// opaque to a client, the AWS case).
+    #[arg(long, value_enum, default_value_t = PartChecksums::Hex)]
+    pub part_checksums: PartChecksums,
     /// Serve HTTPS (`--tls-cert`, `--tls-key`).
     #[command(flatten)]
     pub tls: crate::tls::TlsArgs,
@@ -102,6 +107,7 @@ impl StoreArgs {
             secret_access_key: None,
             sbg_token: None,
             faults: Faults::default(),
+            part_checksums: PartChecksums::Hex,
             tls: crate::tls::TlsArgs::default(),
         }
     }
@@ -131,6 +137,7 @@ impl StoreArgs {
             access_key_id: self.access_key_id.clone(),
             secret_access_key: secret.unwrap_or_else(|| DEFAULT_SECRET_ACCESS_KEY.into()),
             faults: self.faults.clone(),
+            part_checksums: self.part_checksums,
             hosts,
             ..StoreConfig::new(self.data.clone())
         })
@@ -155,6 +162,28 @@ impl StoreArgs {
     }
 }
 
+/// How the store writes a part's `checksum` (always the part's SHA-256, in one of two forms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PartChecksums {
+    /// 64 lowercase hex digits: a client can compare it with its own SHA-256 of the part.
+    #[default]
+    Hex,
+    /// Standard base64 with padding (44 characters), as in AWS's examples: a client treats it
+    /// as opaque, which is what it must do against AWS.
+    Base64,
+}
+
+impl PartChecksums {
+    /// The checksum of a part whose SHA-256 is `digest`.
+    pub fn encode(self, digest: &[u8]) -> String {
+        use base64::Engine;
+        match self {
+            PartChecksums::Hex => hex::encode(digest),
+            PartChecksums::Base64 => base64::engine::general_purpose::STANDARD.encode(digest),
+        }
+    }
+}
+
 /// Everything the store needs to run.
 #[derive(Clone)]
 pub struct StoreConfig {
@@ -172,6 +201,8 @@ pub struct StoreConfig {
     pub processing_delay: Duration,
     /// Faults injected into part uploads; none by default.
     pub faults: Faults,
+    /// The format of the part checksums the store returns, lists and expects back.
+    pub part_checksums: PartChecksums,
     /// The `Host` values SigV4 requests may be signed for. Default: loopback names on any
     /// port (a store built in-process before its port is known); `readset-server store` and
     /// `demo` set their exact listen address.
@@ -189,6 +220,7 @@ impl StoreConfig {
             job_step: Duration::from_secs(2),
             processing_delay: Duration::from_secs(1),
             faults: Faults::default(),
+            part_checksums: PartChecksums::Hex,
             hosts: crate::hosts::AllowedHosts::loopback_any_port(),
         }
     }
@@ -209,6 +241,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("job_step", &self.job_step)
             .field("processing_delay", &self.processing_delay)
             .field("faults", &self.faults)
+            .field("part_checksums", &self.part_checksums)
             .field("hosts", &self.hosts)
             .finish()
     }

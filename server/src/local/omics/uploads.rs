@@ -251,9 +251,9 @@ pub async fn upload_part(
     }
     file.flush().await?;
     drop(file);
-    let checksum = hex::encode(hasher.finalize());
+    let digest = hasher.finalize();
     if let Some(Extension(SignedPayloadSha256(expected))) = signed {
-        if expected != checksum {
+        if expected != hex::encode(digest) {
             return Err(ApiError::new(
                 ErrorKind::ContentSha256Mismatch,
                 "The provided 'x-amz-content-sha256' header does not match what was computed.",
@@ -261,6 +261,7 @@ pub async fn upload_part(
         }
     }
 
+    let checksum = st.cfg.part_checksums.encode(&digest);
     let dest = st.part_path(&upload_id, &source, number);
     if let Some(parent) = dest.parent() {
         tokio::fs::create_dir_all(parent).await?;
