@@ -134,6 +134,14 @@ impl<R: Rng> Backoff<R> {
         Some(self.delay_for(self.attempts).max(floor))
     }
 
+    /// Judges the last attempt again, by what was found after its answer (a returned checksum
+    /// that differs from the part's): the same as [`Backoff::next_delay`] of that outcome in
+    /// place of the first, without counting another attempt.
+    pub fn rejudge_last<T>(&mut self, outcome: &Result<T, Error>) -> Option<u64> {
+        self.attempts = self.attempts.saturating_sub(1);
+        self.next_delay(outcome)
+    }
+
     /// The delay before retry number `retry` (1 = the first retry): `base * 2^(retry-1)`,
     /// capped at `max_delay_ms`, then with jitter a uniform value in `[cap/2, cap]`.
     pub fn delay_for(&mut self, retry: u32) -> u64 {

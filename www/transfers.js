@@ -173,6 +173,9 @@ export class Transfers {
       h('dt', {}, 'Status'), h('dd', {}, badge(r.status)),
       h('dt', {}, 'ETag'), h('dd', {}, etag, r.etag?.stored?.source1 ? h('code', { class: 'etag' }, ` ${r.etag.stored.source1}${r.etag.stored.source2 ? ` / ${r.etag.stored.source2}` : ''}`) : null),
       h('dt', {}, 'Parts'), h('dd', {}, `${r.parts} (${bytes(r.bytes)})`),
+      h('dt', {}, 'Part checksums'), h('dd', { class: 'verified-parts' }, r.verifiedParts
+        ? `${r.verifiedParts} of ${r.parts} verified (SHA-256)`
+        : 'not checked: the store\'s checksums are opaque (as AWS\'s); the ETag covers FASTQ'),
       h('dt', {}, 'Hashing'), h('dd', {}, hashing.onMainThread
         ? `on the page's thread (${hashing.onMainThread} of ${hashing.inWorkers + hashing.onMainThread} jobs)`
         : `in Web Workers (${hashing.inWorkers} jobs)`)));

@@ -1,13 +1,19 @@
-//! The one part loop, for every target: open (or resume), hash where the target wants it,
-//! send parts in parallel with retries, `Retry-After`, stall detection, offline waits and
-//! adaptive concurrency, keep the confirmed parts, and finish.
+//! The one part loop, for every target: open (or resume), send parts in parallel with retries,
+//! `Retry-After`, stall detection, offline waits and adaptive concurrency, verify what the
+//! target can verify, keep the confirmed parts, and finish.
 //!
 //! What differs between services is a [`Target`]; what differs between platforms is the
-//! [`Io`]. Parts are hashed in part order a few ahead of the uploads (`buffered`), and at most
-//! `concurrency` parts are in flight (`buffer_unordered`), fewer while the service throttles
+//! [`Io`]. At most `concurrency` parts are in flight, fewer while the service throttles
 //! ([`Adaptive`]); every request also waits for its place in the page's [`RequestQueue`].
-//! Only parts the server confirmed (and, where comparable, whose checksum matched) are kept;
-//! on resume the server's part list is trusted over local memory.
+//!
+//! A part is hashed (SHA-256) only when the service's answer can be checked against it
+//! ([`Target::checks_sha256`]: the local store's hex checksums, or `verifyPartChecksums:
+//! true`), and then after its PUT, outside its concurrency slot, so the other parts keep
+//! sending while it is hashed. Against a service whose checksums are opaque (AWS) nothing is
+//! hashed. A part whose checksum differs is sent again (a retry attempt). On resume the
+//! server's part list is trusted over local memory, and a listed part is hashed only when its
+//! listed checksum is checkable; one that differs is sent again. Only parts the server
+//! confirmed (and, where checkable, whose checksum matched) are kept.
 #![allow(async_fn_in_trait)]
 
 use std::cell::{Cell, RefCell};
@@ -25,7 +31,7 @@ use super::queue::{Priority, RequestQueue};
 use crate::adaptive::{Adaptive, Outcome, Start};
 use crate::error::{Error, ErrorKind, PartRef};
 use crate::plan::{Part, Source};
-use crate::retry::{RetryConfig, SplitMix64};
+use crate::retry::{Backoff, RetryConfig, SplitMix64};
 
 /// Parts already on the server, by source and number, with what confirmed them.
 pub type Confirmations<C> = BTreeMap<(Source, u32), C>;
@@ -74,14 +80,15 @@ pub trait Target {
     async fn open<I: Io>(&self, api: &Api<'_, I>, resume: Option<&Saved>) -> Result<Opened<Self::Confirmation>, Error>;
     /// What to save so a reload can continue the upload.
     fn saved(&self, upload_id: &str) -> Saved;
-    /// Whether parts are hashed (SHA-256) before they are sent.
-    fn hashes_parts(&self) -> bool;
-    /// Whether a part the server lists needs no new attempt (`sha256`: the part's, if hashed).
-    fn already_sent(&self, listed: &Self::Confirmation, sha256: Option<&str>) -> bool;
+    /// Whether this confirmation (returned for a part, or listed on resume) is checked against
+    /// the part's SHA-256. Only then is the part hashed: a hash nothing checks only costs CPU.
+    fn checks_sha256(&self, confirmation: &Self::Confirmation) -> bool;
+    /// Compares a confirmation with the part's SHA-256 (`checksum_mismatch` when it differs).
+    fn check_sha256(&self, part: &Part, confirmation: &Self::Confirmation, sha256: &str) -> Result<(), Error>;
     /// The request of one attempt at `part` (a fresh signed URL where the service needs one).
     async fn part_request<I: Io>(&self, api: &Api<'_, I>, upload_id: &str, part: &Part) -> Result<(HttpRequest, Self::Attempt), Error>;
-    /// Judges the answer to one attempt.
-    fn judge(&self, part: &Part, attempt: &Self::Attempt, sha256: Option<&str>, response: HttpResponse) -> Result<Self::Confirmation, Refused>;
+    /// Judges the answer to one attempt (its checksum is checked after, see [`Target::checks_sha256`]).
+    fn judge(&self, part: &Part, attempt: &Self::Attempt, response: HttpResponse) -> Result<Self::Confirmation, Refused>;
     /// A part was confirmed; `left`: parts not confirmed yet (0 for the last).
     async fn confirmed<I: Io>(&self, api: &Api<'_, I>, upload_id: &str, part: &Part, confirmation: &Self::Confirmation, left: usize) -> Result<(), Error>;
     /// The part loop failed: make what was confirmed last (reports).
@@ -337,32 +344,23 @@ impl<T: Target + 'static, I: Io + 'static> Upload<T, I> {
         Ok(opened)
     }
 
-    /// Every part, hashed a few ahead and sent in parallel, with the target's side work.
+    /// Every part sent in parallel (and verified where the target can), with the target's side
+    /// work.
     async fn send_all(self: &Rc<Self>, api: &Api<'_, I>, opened: Opened<T::Confirmation>) -> Result<(), Error> {
         let Opened { upload_id, parts, listed } = opened;
         *self.listed.borrow_mut() = listed;
         let concurrency = self.settings.concurrency.max(1) as usize;
-        let hashes = self.target.hashes_parts();
         let mut left = parts.len();
-        let hashed = stream::iter(parts).map(|part| {
-            let me = self.clone();
-            async move {
-                let sha = if hashes { Some(me.hash_part(&part).await?) } else { None };
-                Ok::<_, Error>((part, sha))
-            }
-        });
-        let ahead = if hashes { concurrency.min(self.io.hash_parallelism().max(1)) } else { concurrency };
-        let mut sends = pin!(hashed
-            .buffered(ahead)
-            .map(|hashed| {
+        // Parts being hashed hold no slot: a few more parts than slots are under way, so the
+        // slots stay full while finished parts are verified.
+        let under_way = concurrency + self.io.hash_parallelism().max(1);
+        let mut sends = pin!(stream::iter(parts)
+            .map(|part| {
                 let me = self.clone();
                 let id = upload_id.clone();
-                async move {
-                    let (part, sha) = hashed?;
-                    me.send_part(&id, part, sha).await
-                }
+                async move { me.deliver(&id, part).await }
             })
-            .buffer_unordered(concurrency)
+            .buffer_unordered(under_way)
             .fuse());
         let mut alongside = pin!(self.target.alongside(api).fuse());
         let mut alongside_done = false;
@@ -405,19 +403,67 @@ impl<T: Target + 'static, I: Io + 'static> Upload<T, I> {
         Ok(sha)
     }
 
-    /// The part loop: attempts at one part until it is confirmed or fails for good. Returns
-    /// the confirmation, and whether it is new (not listed by the server before).
-    async fn send_part(self: Rc<Self>, upload_id: &str, part: Part, sha256: Option<String>) -> Result<(Part, T::Confirmation, bool), Error> {
-        let pref = part_ref(&part);
+    /// One part to the end: skipped when the server lists it (and, where checkable, its listed
+    /// checksum is the part's SHA-256), else sent until a confirmation passes the target's
+    /// check. The part is hashed at most once. A checksum that differs costs a retry attempt.
+    /// Returns the confirmation, and whether it is new (not listed by the server before).
+    async fn deliver(self: Rc<Self>, upload_id: &str, part: Part) -> Result<(Part, T::Confirmation, bool), Error> {
+        let mut sha: Option<String> = None;
         let listed = self.listed.borrow().get(&(part.source, part.number)).cloned();
         if let Some(c) = listed {
-            if self.target.already_sent(&c, sha256.as_deref()) {
+            let kept = if self.target.checks_sha256(&c) {
+                let s = self.hash_part(&part).await?;
+                let ok = self.target.check_sha256(&part, &c, &s).is_ok();
+                sha = Some(s);
+                ok
+            } else {
+                true
+            };
+            if kept {
                 self.io.part(&part, PartState::Skipped);
                 return Ok((part, c, false));
             }
         }
         let api = self.api(&self.control);
         let mut backoff = api.backoff();
+        loop {
+            let c = self.clone().send_part(upload_id, &part, &mut backoff).await?;
+            if !self.target.checks_sha256(&c) {
+                self.io.part(&part, PartState::Done);
+                return Ok((part, c, true));
+            }
+            let s = match &sha {
+                Some(s) => s.clone(),
+                None => sha.insert(self.hash_part(&part).await?).clone(),
+            };
+            let checked = self.target.check_sha256(&part, &c, &s).map_err(|e| e.for_part(part_ref(&part)));
+            match backoff.rejudge_last(&checked) {
+                None => {
+                    return match checked {
+                        Ok(()) => {
+                            self.io.part(&part, PartState::Done);
+                            Ok((part, c, true))
+                        }
+                        Err(e) => {
+                            self.io.part(&part, PartState::Failed);
+                            Err(e.after_attempts(backoff.attempts()))
+                        }
+                    };
+                }
+                Some(ms) => {
+                    self.io.part(&part, PartState::Retrying);
+                    self.control.unless_aborted(self.io.sleep(ms)).await.map_err(|e| e.for_part(part_ref(&part)))?;
+                }
+            }
+        }
+    }
+
+    /// Attempts at one part until the service confirms it or it fails for good; `backoff`
+    /// counts the part's attempts across re-sends after a checksum that differed.
+    async fn send_part(self: Rc<Self>, upload_id: &str, part: &Part, backoff: &mut Backoff<SplitMix64>) -> Result<T::Confirmation, Error> {
+        let pref = part_ref(part);
+        let part = *part;
+        let api = self.api(&self.control);
         let mut renewals_left = self.settings.retry.max_attempts.max(1);
         loop {
             self.control.wait_running().await.map_err(|e| e.for_part(pref))?;
@@ -438,7 +484,7 @@ impl<T: Target + 'static, I: Io + 'static> Upload<T, I> {
                         Sent::Stalled => Err(Refused::from(stalled(self.settings.stall_timeout_ms).in_operation(req.operation))),
                         Sent::Answer(r) => r
                             .map_err(|e| Refused::from(e.in_operation(req.operation)))
-                            .and_then(|resp| self.target.judge(&part, &attempt, sha256.as_deref(), resp)),
+                            .and_then(|resp| self.target.judge(&part, &attempt, resp)),
                     }
                 }
             };
@@ -471,10 +517,7 @@ impl<T: Target + 'static, I: Io + 'static> Upload<T, I> {
                 (Err(_), false) => Outcome::Failed,
             });
             match (delay, outcome) {
-                (None, Ok(c)) => {
-                    self.io.part(&part, PartState::Done);
-                    return Ok((part, c, true));
-                }
+                (None, Ok(c)) => return Ok(c),
                 (None, Err(e)) => {
                     self.io.part(&part, PartState::Failed);
                     return Err(e.after_attempts(backoff.attempts()));

@@ -175,6 +175,10 @@ pub struct UploadResult {
     pub etag: EtagReport,
     /// Where the hashes were computed: jobs run in Web Workers and on the main thread.
     pub hashing: HashingReport,
+    /// Parts whose checksum from the store was compared with their SHA-256 and matched (sent
+    /// now, or listed on resume): every part against a store with hex SHA-256 checksums (the
+    /// local store) or with `verifyPartChecksums: true`; 0 where checksums are opaque (AWS).
+    pub verified_parts: usize,
 }
 
 /// A read set upload into a HealthOmics sequence store.
@@ -185,6 +189,7 @@ pub struct HealthOmics {
     pub client: OmicsClient,
     family: Cell<Option<EtagFamily>>,
     etags: RefCell<[Option<Etag>; 2]>,
+    verified: Cell<usize>,
 }
 
 fn source_index(s: Source) -> usize {
@@ -198,7 +203,7 @@ impl HealthOmics {
     /// The target of a checked upload.
     pub fn new(v: ValidUpload) -> Self {
         let client = OmicsClient::new(v.endpoint.clone(), v.token.clone(), v.store_id.clone());
-        HealthOmics { v, client, family: Cell::new(None), etags: RefCell::new([None, None]) }
+        HealthOmics { v, client, family: Cell::new(None), etags: RefCell::new([None, None]), verified: Cell::new(0) }
     }
 
     /// Resume: every page of ListReadSetUploadParts for every source. Parts whose size differs
@@ -353,12 +358,23 @@ impl Target for HealthOmics {
         Saved { upload_id: upload_id.to_owned(), grant: self.client.grant(upload_id) }
     }
 
-    fn hashes_parts(&self) -> bool {
-        true
+    fn checks_sha256(&self, checksum: &String) -> bool {
+        should_compare(self.v.verify_parts, checksum)
     }
 
-    fn already_sent(&self, listed: &String, sha256: Option<&str>) -> bool {
-        !should_compare(self.v.verify_parts, listed) || sha256.is_some_and(|s| listed.eq_ignore_ascii_case(s))
+    fn check_sha256(&self, part: &Part, checksum: &String, sha256: &str) -> Result<(), Error> {
+        if checksum.eq_ignore_ascii_case(sha256) {
+            self.verified.set(self.verified.get() + 1);
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::ChecksumMismatch,
+            format!(
+                "the store returned checksum {checksum} for part {} of {}, but the part's SHA-256 is {sha256}: the bytes were altered in transit",
+                part.number, part.source
+            ),
+        )
+        .in_operation("UploadReadSetPart"))
     }
 
     async fn part_request<I: Io>(&self, _api: &Api<'_, I>, upload_id: &str, part: &Part) -> Result<(HttpRequest, ()), Error> {
@@ -368,23 +384,10 @@ impl Target for HealthOmics {
         Ok((http, ()))
     }
 
-    fn judge(&self, part: &Part, _: &(), sha256: Option<&str>, response: HttpResponse) -> Result<String, Refused> {
+    fn judge(&self, _part: &Part, _: &(), response: HttpResponse) -> Result<String, Refused> {
         const OP: &str = "UploadReadSetPart";
         let body = response.ok_body(OP)?;
-        let checksum = omics::parse::<UploadPartResponse>(OP, &body)?.checksum;
-        let sha256 = sha256.unwrap_or_default();
-        if should_compare(self.v.verify_parts, &checksum) && !checksum.eq_ignore_ascii_case(sha256) {
-            return Err(Error::new(
-                ErrorKind::ChecksumMismatch,
-                format!(
-                    "the store returned checksum {checksum} for part {} of {}, but the part's SHA-256 is {sha256}: the bytes were altered in transit",
-                    part.number, part.source
-                ),
-            )
-            .in_operation(OP)
-            .into());
-        }
-        Ok(checksum)
+        Ok(omics::parse::<UploadPartResponse>(OP, &body)?.checksum)
     }
 
     async fn confirmed<I: Io>(&self, api: &Api<'_, I>, _upload_id: &str, part: &Part, _checksum: &String, _left: usize) -> Result<(), Error> {
@@ -443,6 +446,7 @@ impl Target for HealthOmics {
             bytes: self.v.total_bytes(),
             etag,
             hashing: HashingReport { in_workers, on_main_thread },
+            verified_parts: self.verified.get(),
         })
     }
 

@@ -162,13 +162,13 @@ impl Target for SevenBridges {
         Saved { upload_id: upload_id.to_owned(), grant: None }
     }
 
-    fn hashes_parts(&self) -> bool {
+    fn checks_sha256(&self, _report: &Report) -> bool {
         // The storage's ETag is opaque: a hash nothing checks would only cost CPU.
         false
     }
 
-    fn already_sent(&self, _listed: &Report, _sha256: Option<&str>) -> bool {
-        true
+    fn check_sha256(&self, _part: &Part, _report: &Report, _sha256: &str) -> Result<(), Error> {
+        Ok(())
     }
 
     async fn part_request<I: Io>(&self, api: &Api<'_, I>, upload_id: &str, part: &Part) -> Result<(HttpRequest, PartUrl), Error> {
@@ -186,7 +186,7 @@ impl Target for SevenBridges {
         Ok((http, url))
     }
 
-    fn judge(&self, part: &Part, url: &PartUrl, _sha256: Option<&str>, response: HttpResponse) -> Result<Report, Refused> {
+    fn judge(&self, part: &Part, url: &PartUrl, response: HttpResponse) -> Result<Report, Refused> {
         if !url.is_success(response.status) {
             let (error, renew_now) = sbg::storage_error(response.status, &response.body, response.retry_after.as_deref());
             return Err(Refused { error, renew_now });

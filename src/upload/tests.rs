@@ -117,6 +117,8 @@ struct Fake {
     saved: RefCell<Option<Saved>>,
     forgotten: RefCell<Vec<String>>,
     states: RefCell<Vec<String>>,
+    /// Part numbers hashed, in order (one entry per SHA-256 computed).
+    hashed: RefCell<Vec<u32>>,
 }
 
 impl Fake {
@@ -130,6 +132,7 @@ impl Fake {
             saved: RefCell::default(),
             forgotten: RefCell::default(),
             states: RefCell::default(),
+            hashed: RefCell::default(),
         }
     }
 }
@@ -218,6 +221,7 @@ fn sha(part: &Part) -> String {
 
 impl Hashing for Fake {
     async fn part_sha256(&self, part: &Part, on_bytes: Rc<dyn Fn(u64)>) -> Result<String, Error> {
+        self.hashed.borrow_mut().push(part.number);
         on_bytes(part.len());
         Ok(sha(part))
     }
@@ -372,7 +376,8 @@ fn a_500_is_retried_after_the_backoff_delay() {
     let sim = Sim::new();
     let u = ho_upload(&sim, 2 * PART, json!({}), nth("partNumber=1", 1, Reply::Json(500, json!({"message": "boom"}))));
     run_ho(&sim, &u).unwrap();
-    assert_eq!(log(&u), ["POST upload", "PUT part 1", "PUT part 1", "PUT part 2", "POST complete", "GET metadata"]);
+    // Concurrency 1: part 2 goes out while part 1 waits out its backoff (a waiting part holds no slot).
+    assert_eq!(log(&u), ["POST upload", "PUT part 1", "PUT part 2", "PUT part 1", "POST complete", "GET metadata"]);
     assert_eq!(sim.elapsed(), 100.0, "one retry after the base delay, nothing else waited");
 }
 
@@ -431,7 +436,7 @@ fn a_connection_dropped_mid_body_is_retried() {
     let sim = Sim::new();
     let u = ho_upload(&sim, 2 * PART, json!({}), nth("partNumber=1", 1, Reply::After(10, Box::new(Reply::Drop))));
     run_ho(&sim, &u).unwrap();
-    assert_eq!(log(&u), ["POST upload", "PUT part 1", "PUT part 1", "PUT part 2", "POST complete", "GET metadata"]);
+    assert_eq!(log(&u), ["POST upload", "PUT part 1", "PUT part 2", "PUT part 1", "POST complete", "GET metadata"]);
 }
 
 #[test]
@@ -454,6 +459,114 @@ fn a_checksum_that_is_not_the_parts_sha256_is_sent_again_and_only_the_confirmed_
     assert_eq!(completed_parts(&u), vec![(1, sha(&part(1))), (2, sha(&part(2)))]);
 }
 
+/// The part's SHA-256 in base64: what AWS's examples show, opaque to the client.
+fn opaque(part: &Part) -> String {
+    let hex = sha(part);
+    let bytes: Vec<u8> = (0..32).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect();
+    base64_of(&bytes)
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            out.push(if i <= c.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
+/// A store whose part checksums are opaque (base64), as AWS's.
+fn opaque_store() -> Script {
+    Box::new(|line, req| {
+        let Body::Part(p) = &req.body else { return None };
+        line.starts_with("PUT").then(|| Reply::Json(200, json!({ "checksum": opaque(p) })))
+    })
+}
+
+#[test]
+fn against_a_verifying_store_every_part_is_hashed_once_after_its_put_and_counted_verified() {
+    let sim = Sim::new();
+    let u = ho_upload(&sim, 3 * PART, json!({}), none());
+    let r = run_ho(&sim, &u).unwrap();
+    assert_eq!(*u.io.hashed.borrow(), [1, 2, 3]);
+    assert_eq!(r.verified_parts, 3);
+    // Sent first, then hashed and checked.
+    let states = u.io.states.borrow();
+    let at = |s: &str| states.iter().position(|x| x == s).unwrap_or_else(|| panic!("no {s} in {states:?}"));
+    assert!(at("1:Uploading") < at("1:Hashing") && at("1:Hashed") < at("1:Done"), "{states:?}");
+}
+
+#[test]
+fn against_an_opaque_store_no_part_is_hashed_and_the_returned_checksums_are_completed() {
+    let sim = Sim::new();
+    let u = ho_upload(&sim, 3 * PART, json!({ "concurrency": 2 }), opaque_store());
+    let r = run_ho(&sim, &u).unwrap();
+    assert!(u.io.hashed.borrow().is_empty(), "hashed {:?}", u.io.hashed.borrow());
+    assert_eq!(r.verified_parts, 0);
+    assert_eq!(completed_parts(&u), (1..=3).map(|n| (n as u64, opaque(&part(n)))).collect::<Vec<_>>());
+    assert_eq!(log(&u), ["POST upload", "PUT part 1", "PUT part 2", "PUT part 3", "POST complete", "GET metadata"]);
+}
+
+#[test]
+fn verify_part_checksums_true_hashes_against_an_opaque_store_and_fails_naming_both_values() {
+    let sim = Sim::new();
+    let u = ho_upload(&sim, PART, json!({ "verifyPartChecksums": true }), opaque_store());
+    let e = run_ho(&sim, &u).unwrap_err();
+    assert_eq!(e.code(), "checksum_mismatch");
+    assert!(e.message.contains(&opaque(&part(1))) && e.message.contains(&sha(&part(1))), "{}", e.message);
+    assert_eq!((e.attempts, e.operation), (Some(3), Some("UploadReadSetPart")));
+    assert_eq!(log(&u), ["POST upload", "PUT part 1", "PUT part 1", "PUT part 1"], "max attempts PUTs, then no complete");
+    assert_eq!(*u.io.hashed.borrow(), [1], "the part is hashed once, not per attempt");
+}
+
+#[test]
+fn verify_part_checksums_false_hashes_nothing_even_against_a_verifying_store() {
+    let sim = Sim::new();
+    let u = ho_upload(&sim, 2 * PART, json!({ "verifyPartChecksums": false }), none());
+    let r = run_ho(&sim, &u).unwrap();
+    assert!(u.io.hashed.borrow().is_empty());
+    assert_eq!(r.verified_parts, 0);
+}
+
+#[test]
+fn a_checksum_that_differs_costs_an_attempt_and_the_last_attempt_fails_the_part() {
+    let sim = Sim::new();
+    let wrong = format!("{:064x}", 1);
+    // Two wrong answers, with two attempts allowed: the second is final.
+    let mut n = 0;
+    let script: Script = Box::new(move |line, _| {
+        (line.starts_with("PUT") && line.contains("partNumber=1")).then(|| {
+            n += 1;
+            Reply::Json(200, json!({ "checksum": wrong.clone() }))
+        })
+    });
+    let u = ho_upload(&sim, PART, json!({ "retry": { "maxAttempts": 2, "baseDelayMs": 100, "maxDelayMs": 1000, "jitter": false } }), script);
+    let e = run_ho(&sim, &u).unwrap_err();
+    assert_eq!(e.code(), "checksum_mismatch");
+    assert_eq!(e.attempts, Some(2));
+    assert_eq!(log(&u), ["POST upload", "PUT part 1", "PUT part 1"]);
+    assert!(sim.elapsed() >= 100.0, "the retry waited its backoff: {}", sim.elapsed());
+}
+
+#[test]
+fn resume_against_an_opaque_store_trusts_the_listed_parts_without_hashing_them() {
+    let sim = Sim::new();
+    let parts = json!([
+        { "partNumber": 1, "partSource": "SOURCE1", "checksum": opaque(&part(1)), "partSize": PART },
+        { "partNumber": 2, "partSource": "SOURCE1", "checksum": opaque(&part(2)), "partSize": PART },
+    ]);
+    let mut listing = listed(parts);
+    let mut store = opaque_store();
+    let script: Script = Box::new(move |l, r| listing(l, r).or_else(|| store(l, r)));
+    let u = ho_upload(&sim, 3 * PART, json!({ "uploadId": UPLOAD }), script);
+    run_ho(&sim, &u).unwrap();
+    assert_eq!(log(&u), ["POST uploads", "POST parts", "PUT part 3", "POST complete", "GET metadata"]);
+    assert!(u.io.hashed.borrow().is_empty());
+}
+
 #[test]
 fn pause_during_an_attempt_stops_it_and_resume_sends_it_again_without_counting_it() {
     let sim = Sim::new();
@@ -472,7 +585,7 @@ fn pause_during_an_attempt_stops_it_and_resume_sends_it_again_without_counting_i
         }),
     ];
     sim.run(u.clone().run(), side).unwrap();
-    assert_eq!(log(&u), ["POST upload", "PUT part 1", "PUT part 1", "PUT part 2", "POST complete", "GET metadata"]);
+    assert_eq!(log(&u), ["POST upload", "PUT part 1", "PUT part 2", "PUT part 1", "POST complete", "GET metadata"]);
     assert!(sim.elapsed() >= 5000.0);
 }
 
@@ -530,6 +643,12 @@ fn resume_sends_only_parts_the_server_lacks_or_holds_with_a_wrong_checksum_or_si
     assert_eq!(completed_parts(&u), (1..=4).map(|n| (n as u64, sha(&part(n)))).collect::<Vec<_>>());
     assert_eq!(r.upload_id, UPLOAD);
     assert!(u.io.states.borrow().contains(&"1:Skipped".to_string()));
+    // Each part hashed once: listed ones to check them, sent ones to check the answer (part 2's
+    // hash from its listing check serves its new answer too).
+    let mut hashed = u.io.hashed.borrow().clone();
+    hashed.sort_unstable();
+    assert_eq!(hashed, [1, 2, 3, 4]);
+    assert_eq!(r.verified_parts, 4);
 }
 
 #[test]

@@ -5,9 +5,12 @@
 // src/web/reader.js, prepended to this source by pool.rs) and copies them into one reused wasm
 // buffer, so the page's main thread neither reads nor hashes part bytes.
 //
-// page -> worker  {type:'init', module} | {type:'job', id, blob, kind, chunk, stallMs, stallEvery, noByob} | {type:'cancel', id}
+// A SHA-256 or SHA-512 job marked oneShot (a small blob, see pool.rs ONE_SHOT_MAX_BYTES) is
+// read whole and hashed by WebCrypto where the worker has crypto.subtle (a secure context).
+//
+// page -> worker  {type:'init', module} | {type:'job', id, blob, kind, chunk, stallMs, stallEvery, noByob, oneShot} | {type:'cancel', id}
 // worker -> page  {type:'ready'} | {type:'failed', message}
-//                 {type:'progress', id, bytes} | {type:'done', id, text, restarts}
+//                 {type:'progress', id, bytes} | {type:'done', id, text, restarts, webCrypto}
 //                 {type:'error', id, message, read, at} | {type:'cancelled', id}
 'use strict';
 
@@ -46,7 +49,26 @@ function room(s, n) {
   return s.buf;
 }
 
-async function run(s, { id, blob, kind, chunk, stallMs, stallEvery, noByob }) {
+const ONE_SHOT = { 2: 'SHA-256', 3: 'SHA-512' }; // kernel kinds WebCrypto computes the same
+
+/** The whole blob in memory, one WebCrypto digest: lowercase hex, as the kernel writes it. */
+async function oneShot({ id, blob, kind }) {
+  let bytes;
+  try {
+    bytes = await blob.arrayBuffer();
+  } catch (e) {
+    return postMessage({ type: 'error', id, message: `${e && e.name}: ${e && e.message}`, read: true, at: 0 });
+  }
+  if (cancelled.delete(id)) return postMessage({ type: 'cancelled', id });
+  const d = new Uint8Array(await crypto.subtle.digest(ONE_SHOT[kind], bytes));
+  let text = '';
+  for (const b of d) text += (b < 16 ? '0' : '') + b.toString(16);
+  postMessage({ type: 'progress', id, bytes: bytes.byteLength });
+  postMessage({ type: 'done', id, text, restarts: 0, webCrypto: true });
+}
+
+async function run(s, { id, blob, kind, chunk, stallMs, stallEvery, noByob, oneShot: small }) {
+  if (small && ONE_SHOT[kind] && self.crypto && crypto.subtle) return oneShot({ id, blob, kind });
   const stats = { restarts: 0 };
   const { k } = s;
   const h = k.rsu_hasher_new(kind);

@@ -135,14 +135,34 @@ pub struct JobSpec {
     /// Tests only: read with a default stream reader, as in engines without BYOB reads
     /// (WebKit), even where a BYOB reader exists.
     pub no_byob: bool,
+    /// A SHA-256 or SHA-512 of a blob this size or smaller is computed in the worker by
+    /// WebCrypto's one-shot `digest` (the CPU's SHA instructions) on the blob read whole into
+    /// memory, where the worker has `crypto.subtle` (secure contexts); larger blobs, other
+    /// kinds and the main-thread fallback use the wasm kernel, reading `chunk` at a time.
+    pub one_shot_max: u64,
 }
 
 impl JobSpec {
     /// A shared-worker job of `kind` reading `chunk` bytes at a time, with the default stall limit.
     pub fn new(kind: Kind, chunk: u64) -> Self {
-        JobSpec { kind, chunk, dedicated: false, use_workers: true, read_stall_ms: DEFAULT_READ_STALL_MS, simulate_stall_every: 0, no_byob: false }
+        JobSpec {
+            kind,
+            chunk,
+            dedicated: false,
+            use_workers: true,
+            read_stall_ms: DEFAULT_READ_STALL_MS,
+            simulate_stall_every: 0,
+            no_byob: false,
+            one_shot_max: ONE_SHOT_MAX_BYTES,
+        }
     }
 }
+
+/// Default of [`JobSpec::one_shot_max`]: 8 MiB. WebCrypto hashes about twice as fast as the
+/// wasm kernel, but only a whole buffer, which Chromium copies once more: a worker holds about
+/// twice this while it hashes, so even eight workers stay near 128 MiB. Parts of the usual
+/// sizes (AWS tools use 100 MiB) take the streaming kernel.
+pub const ONE_SHOT_MAX_BYTES: u64 = 8 << 20;
 
 /// Default of [`JobSpec::read_stall_ms`].
 pub const DEFAULT_READ_STALL_MS: u32 = 3000;
@@ -156,6 +176,8 @@ pub struct Digest {
     pub in_worker: bool,
     /// Reads the worker abandoned as stalled and restarted.
     pub read_restarts: u32,
+    /// Whether WebCrypto computed it (see [`JobSpec::one_shot_max`]).
+    pub web_crypto: bool,
 }
 
 /// The fallback: the page's thread reads `blob` with the same BYOB reader the workers use (one
@@ -194,7 +216,7 @@ async fn hash_on_main_thread(blob: &Blob, job: &JobSpec, progress: Rc<dyn Fn(u64
     drop(guard);
     let st = Rc::try_unwrap(state).map_err(|_| HashError::Aborted)?.into_inner();
     let text = st.hasher.finish().map_err(HashError::Input)?;
-    Ok(Digest { text, in_worker: false, read_restarts: restarts.as_f64().unwrap_or(0.0) as u32 })
+    Ok(Digest { text, in_worker: false, read_restarts: restarts.as_f64().unwrap_or(0.0) as u32, web_crypto: false })
 }
 
 /// Owns the fallback's chunk callback; dropping it sets `ctl.stopped` first.
@@ -232,6 +254,7 @@ struct Job {
     stall_ms: u32,
     stall_every: u32,
     no_byob: bool,
+    one_shot: bool,
     progress: Rc<dyn Fn(u64)>,
     reply: oneshot::Sender<Reply>,
 }
@@ -332,7 +355,19 @@ impl Pool {
     fn submit(&self, blob: Blob, spec: &JobSpec, progress: Rc<dyn Fn(u64)>) -> JobFuture {
         let (reply, rx) = oneshot::channel();
         let id = self.fresh_id();
-        let job = Job { id, blob, kind: spec.kind, chunk: spec.chunk.max(1), stall_ms: spec.read_stall_ms.max(1), stall_every: spec.simulate_stall_every, no_byob: spec.no_byob, progress, reply };
+        let one_shot = matches!(spec.kind, Kind::Sha256 | Kind::Sha512) && blob.size() as u64 <= spec.one_shot_max;
+        let job = Job {
+            id,
+            blob,
+            kind: spec.kind,
+            chunk: spec.chunk.max(1),
+            stall_ms: spec.read_stall_ms.max(1),
+            stall_every: spec.simulate_stall_every,
+            no_byob: spec.no_byob,
+            one_shot,
+            progress,
+            reply,
+        };
         if spec.dedicated {
             match self.spawn(true) {
                 Ok(slot) => self.start_on(slot, job),
@@ -375,6 +410,7 @@ impl Pool {
         let _ = Reflect::set(&msg, &"stallMs".into(), &job.stall_ms.into());
         let _ = Reflect::set(&msg, &"stallEvery".into(), &job.stall_every.into());
         let _ = Reflect::set(&msg, &"noByob".into(), &job.no_byob.into());
+        let _ = Reflect::set(&msg, &"oneShot".into(), &job.one_shot.into());
         let mut slots = self.slots.borrow_mut();
         let Some(s) = slots.iter_mut().find(|s| s.id == slot) else { return };
         match s.worker.post_message(&msg) {
@@ -464,6 +500,7 @@ impl Pool {
                 text: get("text").as_string().unwrap_or_default(),
                 in_worker: true,
                 read_restarts: get("restarts").as_f64().unwrap_or(0.0) as u32,
+                web_crypto: get("webCrypto").as_bool() == Some(true),
             }),
             "error" if get("read").as_bool() == Some(true) => Err(JobError::Failed(HashError::Read {
                 at: get("at").as_f64().unwrap_or(0.0) as u64,

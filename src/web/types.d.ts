@@ -72,7 +72,7 @@ export interface UploadOptions extends ConnectionOptions {
   resume?: boolean | "auto";
   /** Abort and retry a part attempt with no upload progress for this long (ms). Default 60000; 0 disables. */
   stallTimeoutMs?: number;
-  /** Compare the store's part checksum with the part's SHA-256: "auto" (default: when it is 64 hex digits, as the local store returns), true (always), false (never). A mismatch re-sends the part, then fails with `checksum_mismatch`. */
+  /** Compare the store's part checksum with the part's SHA-256: "auto" (default: when it is 64 hex digits, as the local store returns), true (always), false (never). A part is hashed only to be compared, after its PUT: against AWS, whose checksums are opaque, "auto" hashes nothing. A mismatch costs a retry attempt (the part is sent again), then fails with `checksum_mismatch`. */
   verifyPartChecksums?: boolean | "auto";
   /** FASTQ: compute the ETag of the uncompressed data while uploading and compare it with the read set's. Default true. */
   verifyEtag?: boolean;
@@ -165,8 +165,10 @@ export interface UploadResult {
   /** Bytes uploaded, all files. */
   bytes: number;
   etag: EtagReport;
-  /** Where the hash jobs ran: one job per part (SHA-256) and one per FASTQ source (ETag). */
+  /** Where the hash jobs ran: one job per verified part (SHA-256) and one per FASTQ source (ETag). */
   hashing: { inWorkers: number; onMainThread: number };
+  /** Parts whose store checksum was compared with their SHA-256 and matched (sent now, or listed on resume): all of them against a store returning hex SHA-256 (the local store) or with `verifyPartChecksums: true`; 0 against AWS, whose checksums are opaque (see the README's verification table). */
+  verifiedParts: number;
 }
 
 /** Error codes: `invalid_input` (refused before any network call), `validation` (HTTP 400 and other client errors, with the service's message), `auth` (401), `forbidden` (403), `not_found` (404), `quota` (402), `throttled` (429), `network`, `server` (5xx, 408), `aborted`, `checksum_mismatch`, `etag_mismatch`, `upload_failed` (UPLOAD_FAILED), `timeout` (not ACTIVE in time, or a job not done within `timeoutMs`), `protocol` (unreadable answer, or data that is not what the read set's type says), `missing_report_header` (a Seven Bridges storage answer lacks a header to report: its CORS does not expose it), `job_failed` (a job ended FAILED or CANCELLED: `waitForJob`). */
@@ -671,6 +673,8 @@ export interface HashBlobResult {
   inWorker: boolean;
   /** Reads abandoned as stalled and restarted (0 normally). */
   readRestarts: number;
+  /** Whether WebCrypto's one-shot digest computed it (SHA-256/SHA-512 of a blob of at most 8 MiB, in a worker of a secure context) rather than the streaming wasm kernel. */
+  webCrypto: boolean;
   /** FASTQ ETags: bytes of uncompressed FASTQ hashed. */
   uncompressedBytes?: number;
 }

@@ -103,6 +103,7 @@ test('a dropped R1/R2 pair is paired, uploads in parts with progress, and ends A
   assert.equal(await card.getAttribute('data-hashing'), 'workers', 'the pair was hashed in Web Workers');
   assert.match(await card.textContent(), /ACTIVE/);
   assert.match(await card.textContent(), /ETag verified/);
+  assert.equal(await card.$eval('.verified-parts', (e) => e.textContent), `${total} of ${total} verified (SHA-256)`, 'the demo store returns hex SHA-256: every part was checked');
   pairedReadSetId = await card.getAttribute('data-read-set-id');
   assert.match(pairedReadSetId, /^\d{10,36}$/);
 

@@ -1,5 +1,6 @@
 // Hashing in Web Workers: part checksums and FASTQ ETags are computed by the worker pool (the
-// upload result counts where each hash job ran), the answers equal the main-thread fallback's,
+// upload result counts where each hash job ran), parts are hashed only against a store whose
+// checksums can be checked, the answers equal the main-thread fallback's,
 // bad gzip found by a worker stops the upload before Complete, a page whose CSP forbids workers
 // still uploads (main thread), an aborted upload leaves the pool usable, and hashBlob (the same
 // pool for portals) answers as WebCrypto and node do.
@@ -50,6 +51,7 @@ test('parts and the FASTQ ETag are hashed in workers, with the same answers as t
     assert.equal(w.ok, true, `${w.code} ${w.message}`);
     assert.equal(w.parts, parts);
     assert.deepEqual(w.hashing, { inWorkers: parts + 1, onMainThread: 0 }, 'every part and the ETag ran in a worker');
+    assert.equal(w.verifiedParts, parts, 'the store returns hex SHA-256: every part was checked');
     assert.equal(w.etag.status, 'verified');
     assert.ok(readSetBytes(demo.dataDir, w.readSetId).equals(readFileSync(path)), 'the read set equals the source');
 
@@ -60,6 +62,29 @@ test('parts and the FASTQ ETag are hashed in workers, with the same answers as t
     assert.deepEqual(m.etag.computed, w.etag.computed, 'workers and main thread compute the same ETag');
     assert.deepEqual(m.partList.map((p) => p.checksum), w.partList.map((p) => p.checksum), 'and the same part checksums');
     assert.deepEqual(page.problems.filter((p) => p.startsWith('pageerror')), [], 'no uncaught errors');
+  });
+});
+
+test('against a store whose part checksums are opaque (the AWS case) no part is hashed, the ETag still proves the FASTQ, and verifyPartChecksums: true refuses', async () => {
+  await withDemo(['--part-checksums', 'base64'], async (demo, browser) => {
+    const path = fastqGz(tempDir(), 'opaque.fastq.gz', 12000, 31);
+    const parts = Math.ceil(readFileSync(path).length / 65536);
+    const page = await open(browser, demo);
+    const r = await upload(page, path);
+    assert.equal(r.ok, true, `${r.code} ${r.message}`);
+    assert.equal(r.parts, parts);
+    assert.deepEqual(r.hashing, { inWorkers: 1, onMainThread: 0 }, 'one hash job: the ETag');
+    assert.equal(r.verifiedParts, 0);
+    assert.ok(r.partList.every((p) => /^[A-Za-z0-9+/]{43}=$/.test(p.checksum)), 'Complete got the store\'s base64 checksums back');
+    assert.equal(r.etag.status, 'verified');
+    assert.ok(readSetBytes(demo.dataDir, r.readSetId).equals(readFileSync(path)), 'the read set equals the source');
+
+    const v = await upload(page, path, { verifyPartChecksums: true, retry: { maxAttempts: 2, baseDelayMs: 10 } });
+    assert.equal(v.ok, false);
+    assert.equal(v.code, 'checksum_mismatch');
+    assert.match(v.message, /the store returned checksum [A-Za-z0-9+/]{43}= for part \d+ of SOURCE1, but the part's SHA-256 is [0-9a-f]{64}/);
+    const sets = await page.evaluate(() => new window.lib.SequenceStoreClient(window.cfg).listReadSets());
+    assert.deepEqual((sets.readSets ?? []).map((s) => s.id), [r.readSetId], 'the refused upload made no read set');
   });
 });
 
@@ -142,6 +167,9 @@ test('hashBlob hashes in a worker, agrees with WebCrypto, node and the main thre
       const code = (p) => p.then(() => 'resolved', (e) => `${e.code}: ${e.message}`);
       return {
         worker: await hashBlob(f, 'SHA-256', { chunkSize: 65536 }),
+        kernel: await hashBlob(f, 'SHA-256', { chunkSize: 65536, _oneShotMaxBytes: 0 }),
+        sha512: await hashBlob(f, 'SHA-512'),
+        sha512Kernel: await hashBlob(f, 'SHA-512', { _oneShotMaxBytes: 0 }),
         main: await hashBlob(f, 'SHA-256', { inWorker: false }),
         webcrypto: hex(await crypto.subtle.digest('SHA-256', await f.arrayBuffer())),
         md5: await hashBlob(f, 'MD5'),
@@ -159,8 +187,16 @@ test('hashBlob hashes in a worker, agrees with WebCrypto, node and the main thre
   assert.equal(r.main.inWorker, false);
   assert.equal(r.worker.hex, r.webcrypto);
   assert.equal(r.main.hex, r.webcrypto);
+  // A blob of at most 8 MiB is hashed by WebCrypto in the worker; the streaming wasm kernel
+  // (forced by the benchmark's hook, and always on the main thread) gives the same digests.
+  assert.deepEqual([r.worker.webCrypto, r.kernel.webCrypto, r.main.webCrypto], [true, false, false]);
+  assert.equal(r.kernel.hex, r.webcrypto);
+  assert.deepEqual([r.sha512.webCrypto, r.sha512Kernel.webCrypto], [true, false]);
+  assert.equal(r.sha512.hex, createHash('sha512').update(bytes).digest('hex'));
+  assert.equal(r.sha512Kernel.hex, r.sha512.hex);
+  assert.equal(r.md5.webCrypto, false, 'WebCrypto has no MD5');
   assert.equal(r.md5.hex, createHash('md5').update(bytes).digest('hex'));
-  assert.deepEqual(r.etag, { hex: createHash('md5').update(fastq).digest('hex'), inWorker: true, readRestarts: 0, uncompressedBytes: fastq.length });
+  assert.deepEqual(r.etag, { hex: createHash('md5').update(fastq).digest('hex'), inWorker: true, readRestarts: 0, webCrypto: false, uncompressedBytes: fastq.length });
   assert.match(r.notGzip, /^invalid_input: .*not valid gzip/);
   assert.match(r.unknown, /^invalid_input: unknown algorithm "CRC32"/);
   assert.match(r.badChunk, /^invalid_input: `chunkSize` must be 1 KiB to 64 MiB/);
@@ -176,6 +212,15 @@ test('hashBlob hashes in a worker, agrees with WebCrypto, node and the main thre
     { readStallMs: 50, chunkSize: 65536, _stallEveryNthRead: 9 }));
   assert.equal(restarted.hex, createHash('sha256').update(readFileSync(big)).digest('hex'));
   assert.ok(restarted.readRestarts >= (6 << 20) / 65536 / 9 - 1, `restarted ${restarted.readRestarts} times`);
+  assert.equal(restarted.webCrypto, false, 'the stall hook tests the streaming reader');
+
+  // Above 8 MiB the worker streams the blob through the kernel, whatever the algorithm.
+  const nine = join(tempDir(), 'nine.bin');
+  writeFileSync(nine, randomBytes(9 << 20));
+  await page.setInputFiles('#f', [nine]);
+  const large = await page.evaluate(() => window.lib.hashBlob(document.getElementById('f').files[0], 'SHA-256'));
+  assert.deepEqual([large.inWorker, large.webCrypto], [true, false]);
+  assert.equal(large.hex, createHash('sha256').update(readFileSync(nine)).digest('hex'));
   });
 });
 

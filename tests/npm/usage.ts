@@ -160,7 +160,8 @@ export async function uploading(r1: File, r2: File, bam: File, controller: Abort
     const stored: ReadSetEtag | null = etag.stored;
     const fields: [string, string, string, number, number] = [r.readSetId, r.uploadId, r.status, r.parts, r.bytes];
     const where: number = r.hashing.inWorkers + r.hashing.onMainThread;
-    void where;
+    const verified: number = r.verifiedParts;
+    void [where, verified];
     void [parts, stored, fields, etag.status satisfies 'verified' | 'mismatch' | 'unchecked'];
   } catch (e) {
     const err = e as ReadSetUploadError;
@@ -224,7 +225,7 @@ export async function listing(): Promise<void> {
   const hashOptions: HashBlobOptions = { chunkSize: 1 << 20, inWorker: true, readStallMs: 3000 };
   const algorithm: HashAlgorithm = 'SHA-256';
   const digest: HashBlobResult = await hashBlob(new Blob(['x']), algorithm, hashOptions);
-  const fields: [string, boolean, number, number | undefined] = [digest.hex, digest.inWorker, digest.readRestarts, digest.uncompressedBytes];
+  const fields: [string, boolean, number, boolean, number | undefined] = [digest.hex, digest.inWorker, digest.readRestarts, digest.webCrypto, digest.uncompressedBytes];
   await hashBlob(new Blob(['x']), 'FASTQ_MD5up');
   void fields;
   // @ts-expect-error: the options are typed
