@@ -1,8 +1,9 @@
 // ./run bench: what users feel, measured in headless Chromium on this machine.
 //
-//   node run.mjs            the full run (about 5-8 minutes; prints the table, writes results.json)
+//   node run.mjs            the full run (about 8-12 minutes; prints the table, writes results.json)
 //   node run.mjs --quick    tiny inputs, one round: proves the harness works (./run test uses it)
 //   node run.mjs --no-write do not write results.json
+//   node run.mjs --e2e-bytes=64M  the end-to-end file's size (K, M or G: binary units), to check the harness
 //
 // Machines here are shared and noisy, so every figure that matters is a ratio of two things
 // measured in the same run, alternating contenders, several rounds, median reported.
@@ -15,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { loadRun, startDemoServer } from './load.mjs';
+import { loadRun, startDemoServer, stop } from './load.mjs';
 import { transportRun } from './transport.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -26,6 +27,14 @@ const WRITE = !argv.includes('--no-write');
 // --only=size,hash,etag,e2e,growth,manyparts,mem,load,transport runs some sections (for profiling; results.json is not written).
 const ONLY = (argv.find((a) => a.startsWith('--only=')) ?? '').slice(7).split(',').filter(Boolean);
 const want = (s) => ONLY.length === 0 || ONLY.includes(s);
+/** `--name=64M` as bytes (K, M, G: KiB, MiB, GiB), or null when not given. */
+function bytesArg(name) {
+  const a = argv.find((x) => x.startsWith(`--${name}=`));
+  if (!a) return null;
+  const m = a.slice(name.length + 3).match(/^(\d+)([KMG]?)$/i);
+  if (!m) throw new Error(`--${name}: expected a size such as 64M, got ${a}`);
+  return Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase());
+}
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
@@ -35,10 +44,11 @@ const S = QUICK
       memSmall: 12 * MiB, memLarge: 24 * MiB, memPart: 5 * MiB, proxyPart: 1 * MiB,
       load: { users: 2, uploadsPerUser: 2, fileBytes: 2 * MiB, partSize: 512 * 1024, concurrency: 2 },
       transport: { parts: 4, partBytes: 1 * MiB, rounds: 1 }, growthSizes: [4 * MiB, 8 * MiB, 16 * MiB], growthRounds: 1, manyParts: { parts: 200, partSize: 4096 } }
-  : { hashBytes: 128 * MiB, hashRounds: 5, partsBytes: 512 * MiB, partsPart: 64 * MiB, fastqReads: 400_000, etagRounds: 5, e2eBytes: 2 * GiB, e2ePart: 100 * MiB, e2eRounds: 3,
+  : { hashBytes: 128 * MiB, hashRounds: 5, partsBytes: 512 * MiB, partsPart: 64 * MiB, fastqReads: 400_000, etagRounds: 5, e2eBytes: 2 * GiB, e2ePart: 100 * MiB, e2eRounds: 5,
       memSmall: 1 * GiB, memLarge: 4 * GiB, memPart: 100 * MiB, proxyPart: 100 * MiB,
       load: { users: 8, uploadsPerUser: 2, fileBytes: 48 * MiB, partSize: 4 * MiB, concurrency: 4 },
       transport: { parts: 16, partBytes: 100 * MiB, rounds: 5 }, growthSizes: [256 * MiB, 1 * GiB, 4 * GiB], growthRounds: 3, manyParts: { parts: 10_000, partSize: 4096 } };
+S.e2eBytes = bytesArg('e2e-bytes') ?? S.e2eBytes;
 const CONCURRENCY = 4; // the library's default
 const CHUNK = 4 * MiB; // the library's default chunkSize
 
@@ -91,16 +101,42 @@ function browserTree(marker) {
   return tree;
 }
 
-/** CPU seconds (user + system) used so far by `pids` (clock ticks of 1/100 s). */
-function cpuSeconds(pids) {
-  let ticks = 0;
-  for (const p of pids) {
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of stat)
-    } catch { /* exited */ }
+/** CPU seconds (user + system) used so far by one process (clock ticks of 1/100 s); 0 once it exited. */
+function processCpu(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14 and 15 of stat)
+  } catch { return 0; }
+}
+/** CPU seconds (user + system) used so far by `pids`. */
+function cpuSeconds(pids) { return pids.reduce((a, p) => a + processCpu(p), 0); }
+
+/** Chromium's process types, as the CPU split reports them. */
+const PROCESS_TYPES = ['browser', 'renderer', 'network/utility', 'gpu', 'other'];
+/** A Chromium process's type from its `--type=` argument: the browser process has none (but
+ *  is the tree's root: the crashpad handler has none either and is `other`); the network
+ *  service is a `utility`. */
+function processType(pid, root) {
+  if (pid === root) return 'browser';
+  const t = cmdline(pid).find((a) => a.startsWith('--type='))?.slice(7);
+  return t === 'renderer' ? 'renderer' : t === 'utility' ? 'network/utility' : t === 'gpu-process' ? 'gpu' : 'other';
+}
+/** Each process of the marked Chromium now: pid -> { type, cpu } (CPU seconds so far). */
+function chromiumSnapshot(marker) {
+  const tree = browserTree(marker);
+  const root = [...tree].find((p) => { const c = cmdline(p); return c.includes(marker) && !c.some((a) => a.startsWith('--type=')); });
+  return new Map([...tree].map((p) => [p, { type: processType(p, root), cpu: processCpu(p) }]));
+}
+/** CPU seconds the marked Chromium spent between two snapshots, by process type and in all
+ *  (`chromium`). Per process, so one that started in between counts from 0 and one that exited
+ *  in between drops out (its last seconds are lost, not subtracted). */
+function chromiumCpuSince(before, after) {
+  const byType = Object.fromEntries(PROCESS_TYPES.map((t) => [t, 0]));
+  for (const [pid, { type, cpu }] of after) {
+    const b = before.get(pid);
+    byType[type] += cpu - (b && b.type === type ? b.cpu : 0);
   }
-  return ticks / 100;
+  return { chromium: Object.values(byType).reduce((a, x) => a + x, 0), byType };
 }
 
 /** Samples the summed RSS of `pidsFn()` every 50 ms until stopped; returns { peak, samples }. */
@@ -166,6 +202,19 @@ function rowEq(section, what, value, unit, expected) {
 }
 function rowMax(section, what, value, unit, limit) {
   results.rows.push({ section, what, value, unit, ratio: null, target: `<= ${fmt(limit, 0)} ${unit}`, met: value <= limit, limit });
+}
+/** A ratio row with an upper bound (`row` is for ratios that must reach a target). */
+function rowRatioMax(section, what, ratio, limit) {
+  results.rows.push({ section, what, value: null, unit: '', ratio, target: `<= ${limit}x`, met: ratio <= limit, limit });
+}
+/** A row for per-round ratios: the median, the rounds' min and max in the name, every round in
+ *  `rounds`; `atLeast` or `atMost` sets the target. */
+function rowRounds(section, what, ratios, { atLeast = null, atMost = null } = {}) {
+  const lo = Math.min(...ratios), hi = Math.max(...ratios);
+  const label = `${what} (median; rounds min ${fmt(lo, 2)}, max ${fmt(hi, 2)})`;
+  if (atMost !== null) rowRatioMax(section, label, median(ratios), atMost);
+  else row(section, label, null, '', median(ratios), atLeast);
+  results.rows.at(-1).rounds = ratios;
 }
 
 const t0 = Date.now();
@@ -239,7 +288,7 @@ async function webkitMemory(pageUrl, work) {
   return out;
 }
 
-let server, browser;
+let server, opaqueServer, browser;
 const marker = `--readset-bench=${process.pid}-${Date.now()}`;
 try {
   // (5) package size: the release build's wasm and JS glue, gzipped as a server would send them.
@@ -257,12 +306,20 @@ try {
   const fastq = want('etag') && writeFastqGz(join(work, 'reads.fastq.gz'), S.fastqReads);
   const e2eFile = want('e2e') && writeRandomFile(join(work, 'e2e.bam'), S.e2eBytes);
 
-  // The demo: store + proxy + our pages on one origin (no CORS preflights for anyone).
-  const dataDir = join(work, 'data');
-  const demo = startDemoServer(findServer(), ['--listen', '127.0.0.1:0', '--store-listen', '127.0.0.1:0', '--data', dataDir, '--www', www, '--pkg', PKG]);
+  // The demo: store + proxy + our pages on one origin (no CORS preflights for anyone). Its store
+  // answers part checksums as hex SHA-256, which the library verifies.
+  const demoArgs = (data) => ['--listen', '127.0.0.1:0', '--store-listen', '127.0.0.1:0', '--data', join(work, data), '--www', www, '--pkg', PKG];
+  const demo = startDemoServer(findServer(), demoArgs('data'));
   server = demo.child;
-  const { pageUrl, storeUrl } = await demo.started;
-  const storeArg = { ...STORE_KEYS, url: storeUrl };
+  // (3) the AWS case beside it: a second demo whose store answers part checksums in base64
+  // (still the part's SHA-256, but opaque to the client, as AWS's are).
+  const opaqueDemo = want('e2e') && startDemoServer(findServer(), [...demoArgs('data-opaque'), '--part-checksums', 'base64']);
+  if (opaqueDemo) opaqueServer = opaqueDemo.child;
+  demo.urls = await demo.started;
+  if (opaqueDemo) opaqueDemo.urls = await opaqueDemo.started;
+  const { pageUrl } = demo.urls, opaque = opaqueDemo && opaqueDemo.urls;
+  /** The demos' processes, whose CPU the end-to-end rounds report. */
+  const demoServers = { verifying: server, ...(opaqueServer ? { opaque: opaqueServer } : {}) };
 
   browser = await chromium.launch({
     executablePath: process.env.CHROME_BIN ?? '/usr/bin/chromium',
@@ -273,43 +330,84 @@ try {
     nproc: cpus().length, cpu: cpus()[0]?.model, free: spawnSync('free', ['-g'], { encoding: 'utf8' }).stdout.trim(),
     chromium: browser.version(), node: process.version,
   };
-  const openBench = async () => {
+  /** A bench page on `origin` (a demo's page URL; its proxy and store are the ones the page's
+   *  uploads use). */
+  const openBench = async (origin = pageUrl) => {
     const page = await browser.newPage();
     const problems = [];
     page.on('pageerror', (e) => problems.push(e.message));
     page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-    await page.goto(`${pageUrl}/index.html`);
+    await page.goto(`${origin}/index.html`);
     await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30_000 }).catch((e) => {
       throw new Error(`bench page did not load: ${e.message}\n${problems.join('\n')}`);
     });
     return page;
   };
 
-  /** `rounds` rounds of the library's upload and raw PUTs (and the AWS SDK's when `withSdk`)
-   *  of the page's chosen file, the order flipping every round; wall time and the CPU seconds
-   *  of Chromium (all its processes) and readset-server around each run. */
-  const uploadRounds = async (page, rounds, partSize, withSdk) => {
-    const out = { lib: [], libParts: [], raw: [], longest: [], libCpu: [], rawCpu: [], sdk: [], sdkCpu: [] };
-    const cpu = () => ({ chromium: cpuSeconds([...browserTree(marker)]), server: cpuSeconds([server.pid]) });
-    const cpuSince = (a) => { const b = cpu(); return { chromium: b.chromium - a.chromium, server: b.server - a.server }; };
-    const runLib = async () => {
-      const c0 = cpu();
-      const x = await page.evaluate(([p, c]) => window.uploadLibrary(p, c), [partSize, CONCURRENCY]);
-      out.lib.push(x.ms); out.libParts.push(x.partsMs); out.longest.push(x.longestTaskMs); out.libCpu.push(cpuSince(c0));
-    };
-    const runRaw = async () => {
-      const c0 = cpu();
-      out.raw.push((await page.evaluate(([p, c]) => window.uploadRaw(p, c), [partSize, CONCURRENCY])).ms);
-      out.rawCpu.push(cpuSince(c0));
-    };
-    const runSdk = async () => {
-      const c0 = cpu();
-      out.sdk.push((await page.evaluate(([st, p, c]) => window.uploadSdk(st, p, c), [storeArg, partSize, CONCURRENCY])).ms);
-      out.sdkCpu.push(cpuSince(c0));
-    };
+  /** Deletes a read set the library uploaded through the demo at `origin`, straight at that
+   *  demo's store with the SDK (its proxy offers no delete), once the store has processed it
+   *  (BatchDeleteReadSet refuses one still PROCESSING_UPLOAD); waits at most 10 minutes. */
+  const storeClients = new Map();
+  const deleteReadSet = async (origin, readSetId) => {
+    // The warning is about SDK versions after the pinned one.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+    const sdk = await import('@aws-sdk/client-omics');
+    if (!storeClients.has(origin)) {
+      const { sequenceStoreId } = await (await fetch(`${origin}/demo-config.json`)).json();
+      const { storeUrl } = [demo, opaqueDemo].find((d) => d && d.urls.pageUrl === origin).urls;
+      storeClients.set(origin, {
+        sequenceStoreId, client: new sdk.OmicsClient({
+          region: STORE_KEYS.region, endpoint: storeUrl, disableHostPrefix: true,
+          credentials: { accessKeyId: STORE_KEYS.accessKeyId, secretAccessKey: STORE_KEYS.secretAccessKey },
+        }),
+      });
+    }
+    const { sequenceStoreId, client } = storeClients.get(origin);
+    for (let i = 0; ; i++) {
+      const { status } = await client.send(new sdk.GetReadSetMetadataCommand({ sequenceStoreId, id: readSetId }));
+      if (status !== 'PROCESSING_UPLOAD') break;
+      if (i >= 1200) throw new Error(`read set ${readSetId} still PROCESSING_UPLOAD after 10 minutes`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const { errors } = await client.send(new sdk.BatchDeleteReadSetCommand({ sequenceStoreId, ids: [readSetId] }));
+    if (errors?.length) throw new Error(`deleting read set ${readSetId}: ${JSON.stringify(errors)}`);
+  };
+
+  // Contenders of uploadRounds, each on `page` (whose origin picks the demo): the library's
+  // upload (its read set deleted after the run, outside the measured window, so long runs do
+  // not fill the disk and the store's processing of it does not overlap the next run), raw PUTs
+  // through the proxy, and the AWS SDK straight to `store`.
+  const library = (name, page, partSize) => ({
+    name, run: () => page.evaluate(([p, c]) => window.uploadLibrary(p, c), [partSize, CONCURRENCY]),
+    after: (x) => deleteReadSet(new URL(page.url()).origin, x.readSetId),
+  });
+  const rawPuts = (name, page, partSize) => ({ name, run: () => page.evaluate(([p, c]) => window.uploadRaw(p, c), [partSize, CONCURRENCY]) });
+  const sdkPuts = (name, page, store, partSize) => ({
+    name, run: () => page.evaluate(([st, p, c]) => window.uploadSdk(st, p, c), [store, partSize, CONCURRENCY]),
+  });
+
+  /** `rounds` rounds of `contenders` ({ name, run, after? }) on their pages' chosen files, the
+   *  order rotating by one every round so each leads in turn; around each run, the page's wall
+   *  times and the CPU seconds of Chromium (by process type and in all) and of each demo
+   *  process. Throws when a run did not send `parts` parts. Returns { order: [names per round],
+   *  runs: { [name]: [one record per round] } }. */
+  const uploadRounds = async (rounds, contenders, parts) => {
+    const out = { order: [], runs: Object.fromEntries(contenders.map((c) => [c.name, []])) };
+    const serverCpu = () => Object.fromEntries(Object.entries(demoServers).map(([k, child]) => [k, cpuSeconds([child.pid])]));
     for (let r = 0; r < rounds; r++) {
-      const order = withSdk ? [runLib, runRaw, runSdk] : [runLib, runRaw];
-      for (const run of r % 2 ? order.reverse() : order) await run();
+      const k = r % contenders.length;
+      const order = [...contenders.slice(k), ...contenders.slice(0, k)];
+      out.order.push(order.map((c) => c.name));
+      for (const c of order) {
+        const c0 = chromiumSnapshot(marker), s0 = serverCpu();
+        const x = await c.run();
+        const cpu = chromiumCpuSince(c0, chromiumSnapshot(marker)), s1 = serverCpu();
+        cpu.server = Object.fromEntries(Object.keys(s1).map((n) => [n, s1[n] - s0[n]]));
+        cpu.serverTotal = Object.values(cpu.server).reduce((a, b) => a + b, 0);
+        if (x.parts !== parts) throw new Error(`${c.name}, round ${r + 1}: ${x.parts} parts sent, not ${parts}`);
+        out.runs[c.name].push({ ...x, cpu });
+        await c.after?.(x);
+      }
     }
     return out;
   };
@@ -390,29 +488,75 @@ try {
     await page.close();
   }
 
-  // (3a) end to end: the library against raw PUTs of the same slices, same proxy, same concurrency.
+  // (3a, 3b) end to end, four contenders in one browser, a bench page on each demo's origin, the
+  // same file, part size and concurrency: the library against the verifying store (hex
+  // checksums: every part's SHA-256 compared) and against the opaque one (the AWS case), raw
+  // PUTs of the same slices with no hashing through the opaque demo's proxy, and client-omics
+  // straight to the opaque demo's store. Ratios are taken per round (the pair measured minutes
+  // apart at most), then the median and the spread over the rounds.
   if (want('e2e')) {
-    log(`end to end, ${fmt(S.e2eBytes / MiB, 0)} MiB x ${S.e2eRounds} rounds`);
-    const page = await openBench();
-    await page.setInputFiles('#file', e2eFile);
-    const { lib, libParts, raw, longest, libCpu, rawCpu, sdk, sdkCpu } = await uploadRounds(page, S.e2eRounds, S.e2ePart, true);
-    const l = mbps(S.e2eBytes, median(lib)), lp = mbps(S.e2eBytes, median(libParts)), w = mbps(S.e2eBytes, median(raw)), k = mbps(S.e2eBytes, median(sdk));
-    results.sections.endToEnd = { bytes: S.e2eBytes, partSize: S.e2ePart, concurrency: CONCURRENCY, libraryMs: lib, libraryPartsMs: libParts, rawMs: raw, sdkMs: sdk, longestTaskMs: longest, libraryCpu: libCpu, rawCpu: rawCpu, sdkCpu };
-    const perGiB = (xs, k) => median(xs.map((x) => x[k])) / (S.e2eBytes / GiB);
-    row('3 e2e', 'library, create..complete', l, 'MB/s');
-    row('3 e2e', 'library, create..last part', lp, 'MB/s');
-    row('3 e2e', 'raw parallel PUTs, no hashing', w, 'MB/s');
-    row('3 e2e', 'library (to complete) / raw PUTs', null, '', l / w, 0.85);
-    row('3 e2e', 'library (to last part) / raw PUTs', null, '', lp / w, null);
-    row('3 e2e', 'Chromium CPU, library', perGiB(libCpu, 'chromium'), 's/GiB');
-    row('3 e2e', 'Chromium CPU, raw PUTs', perGiB(rawCpu, 'chromium'), 's/GiB');
-    row('3 e2e', 'readset-server CPU (proxy + store), library', perGiB(libCpu, 'server'), 's/GiB');
-    row('3 e2e', 'readset-server CPU (proxy + store), raw PUTs', perGiB(rawCpu, 'server'), 's/GiB');
-    row('3 e2e', '@aws-sdk/client-omics, create..last part', k, 'MB/s');
-    row('3 e2e', 'library (to last part) / client-omics', null, '', lp / k, 1.0);
-    row('3 e2e', 'Chromium CPU, client-omics', perGiB(sdkCpu, 'chromium'), 's/GiB');
-    rowMax('4 mem', 'longest main-thread task during upload', Math.max(...longest), 'ms', 50);
-    await page.close();
+    log(`end to end, ${fmt(S.e2eBytes / MiB, 0)} MiB x ${S.e2eRounds} rounds, 4 contenders`);
+    const pageV = await openBench(pageUrl), pageO = await openBench(opaque.pageUrl);
+    await pageV.setInputFiles('#file', e2eFile);
+    await pageO.setInputFiles('#file', e2eFile);
+    const parts = Math.ceil(S.e2eBytes / S.e2ePart);
+    const opaqueStore = { ...STORE_KEYS, url: opaque.storeUrl };
+    const x = await uploadRounds(S.e2eRounds, [
+      library('libraryVerifying', pageV, S.e2ePart), library('libraryOpaque', pageO, S.e2ePart),
+      rawPuts('raw', pageO, S.e2ePart), sdkPuts('sdk', pageO, opaqueStore, S.e2ePart),
+    ], parts);
+    await pageV.close();
+    await pageO.close();
+    const { libraryVerifying: lv, libraryOpaque: lo, raw, sdk } = x.runs;
+
+    // Sanity: the library compared every part's checksum with its SHA-256 against the verifying
+    // store and none against the opaque one; 'n/a' while its result has no verifiedParts.
+    const verified = (runs, expected, what) => {
+      const v = runs.map((r) => r.verifiedParts);
+      if (v.every((n) => n === null)) return 'n/a';
+      const bad = v.findIndex((n) => n !== expected);
+      if (bad >= 0) throw new Error(`${what}, round ${bad + 1}: verifiedParts ${v[bad]}, expected ${expected} (of ${parts} parts)`);
+      return expected;
+    };
+    const verifiedV = verified(lv, parts, 'library, verifying store'), verifiedO = verified(lo, 0, 'library, opaque store');
+    results.sections.endToEnd = {
+      bytes: S.e2eBytes, partSize: S.e2ePart, parts, concurrency: CONCURRENCY, rounds: S.e2eRounds,
+      servers: { verifying: '--part-checksums hex (default)', opaque: '--part-checksums base64' },
+      contenders: { libraryVerifying: 'library, verifying demo', libraryOpaque: 'library, opaque demo', raw: 'raw PUTs, opaque demo\'s proxy', sdk: 'client-omics, opaque demo\'s store' },
+      order: x.order, verifiedParts: { libraryVerifying: verifiedV, libraryOpaque: verifiedO }, runs: x.runs,
+    };
+
+    const gib = S.e2eBytes / GiB;
+    const rate = (runs, k = 'ms') => mbps(S.e2eBytes, median(runs.map((r) => r[k])));
+    const perGiB = (runs, f) => median(runs.map(f)) / gib;
+    const perRound = (a, b, f) => a.map((r, i) => f(r, b[i]));
+    const speed = (k) => (a, b) => b.ms / a[k]; // a's MB/s over b's (same bytes), a timed to `k`
+    const cpuRatio = (a, b) => a.cpu.chromium / b.cpu.chromium;
+    row('3 e2e', 'library, verifying store: create..complete', rate(lv), 'MB/s');
+    row('3 e2e', 'library, verifying store: create..last part', rate(lv, 'partsMs'), 'MB/s');
+    row('3 e2e', 'library, opaque store: create..complete', rate(lo), 'MB/s');
+    row('3 e2e', 'library, opaque store: create..last part', rate(lo, 'partsMs'), 'MB/s');
+    row('3 e2e', 'raw parallel PUTs, no hashing (opaque demo\'s proxy)', rate(raw), 'MB/s');
+    row('3 e2e', '@aws-sdk/client-omics straight to the opaque store, create..last part', rate(sdk), 'MB/s');
+    rowRounds('3 e2e', 'library, opaque store / raw PUTs, MB/s create..complete', perRound(lo, raw, speed('ms')), { atLeast: 0.85 });
+    rowRounds('3 e2e', 'Chromium CPU per GiB, library, opaque store / raw PUTs', perRound(lo, raw, cpuRatio), { atMost: 1.5 });
+    rowRounds('3 e2e', 'library, opaque store (to last part) / client-omics, MB/s', perRound(lo, sdk, speed('partsMs')), { atLeast: 0.85 });
+    rowRounds('3 e2e', 'library, verifying store / raw PUTs, MB/s create..complete', perRound(lv, raw, speed('ms')));
+    rowRounds('3 e2e', 'Chromium CPU per GiB, library, verifying store / raw PUTs', perRound(lv, raw, cpuRatio), { atMost: 2.2 });
+    const names = { libraryVerifying: 'library, verifying store', libraryOpaque: 'library, opaque store', raw: 'raw PUTs', sdk: 'client-omics' };
+    for (const [k, name] of Object.entries(names)) row('3 e2e', `Chromium CPU (all processes), ${name}`, perGiB(x.runs[k], (r) => r.cpu.chromium), 's/GiB');
+    // Where Chromium's CPU goes, by process type (workers are threads of the renderer; the
+    // renderer figure holds both pages', the idle one's being small).
+    for (const [k, name] of Object.entries(names)) {
+      for (const t of PROCESS_TYPES) row('3 e2e', `Chromium CPU, ${t} processes, ${name}`, perGiB(x.runs[k], (r) => r.cpu.byType[t]), 's/GiB');
+    }
+    for (const [k, name] of Object.entries(names)) {
+      row('3 e2e', `readset-server CPU (both demo processes, proxy + store), ${name}`, perGiB(x.runs[k], (r) => r.cpu.serverTotal), 's/GiB');
+    }
+    const verifiedRow = (what, v, expected) => (v === 'n/a' ? row('3 e2e', what, 'n/a', '') : rowEq('3 e2e', what, v, '', expected));
+    verifiedRow('library, verifying store: parts whose checksum was verified', verifiedV, parts);
+    verifiedRow('library, opaque store: parts whose checksum was verified', verifiedO, 0);
+    rowMax('4 mem', 'longest main-thread task during upload', Math.max(...[...lv, ...lo].map((r) => r.longestTaskMs)), 'ms', 50);
   }
   if (e2eFile) rmSync(e2eFile, { force: true });
 
@@ -461,15 +605,16 @@ try {
       log(`growth: ${fmt(bytes / MiB, 0)} MiB x ${S.growthRounds} rounds`);
       const path = writeRandomFile(join(work, `growth-${bytes}.bam`), bytes);
       await page.setInputFiles('#file', path);
-      const x = await uploadRounds(page, S.growthRounds, S.e2ePart, false);
+      const x = await uploadRounds(S.growthRounds, [library('lib', page, S.e2ePart), rawPuts('raw', page, S.e2ePart)], Math.ceil(bytes / S.e2ePart));
       rmSync(path, { force: true });
       const gib = bytes / GiB;
-      const ratios = x.lib.map((ms, i) => x.raw[i] / ms);
-      const cpuLib = median(x.libCpu.map((c) => c.chromium)) / gib, cpuRaw = median(x.rawCpu.map((c) => c.chromium)) / gib;
-      perSize.push({ bytes, ...x, ratio: median(ratios), cpuLib, cpuRaw });
+      const lib = x.runs.lib.map((r) => r.ms), raw = x.runs.raw.map((r) => r.ms);
+      const ratios = lib.map((ms, i) => raw[i] / ms);
+      const cpuLib = median(x.runs.lib.map((r) => r.cpu.chromium)) / gib, cpuRaw = median(x.runs.raw.map((r) => r.cpu.chromium)) / gib;
+      perSize.push({ bytes, lib, raw, runs: x.runs, ratio: median(ratios), cpuLib, cpuRaw });
       const label = bytes >= GiB ? `${fmt(bytes / GiB, 0)} GiB` : `${fmt(bytes / MiB, 0)} MiB`;
-      row('3c growth', `${label}: library, s per GiB (create..complete)`, median(x.lib) / 1000 / gib, 's/GiB');
-      row('3c growth', `${label}: raw PUTs, s per GiB`, median(x.raw) / 1000 / gib, 's/GiB');
+      row('3c growth', `${label}: library, s per GiB (create..complete)`, median(lib) / 1000 / gib, 's/GiB');
+      row('3c growth', `${label}: raw PUTs, s per GiB`, median(raw) / 1000 / gib, 's/GiB');
       row('3c growth', `${label}: library / raw PUTs (rounds ${ratios.map((q) => fmt(q, 2)).join(', ')})`, null, '', median(ratios), null);
       row('3c growth', `${label}: Chromium CPU, library / raw PUTs (${fmt(cpuLib, 1)} / ${fmt(cpuRaw, 1)} s/GiB)`, null, '', cpuLib / cpuRaw, null);
     }
@@ -578,7 +723,7 @@ try {
   }
 } finally {
   await browser?.close().catch(() => {});
-  if (server && server.exitCode === null) { server.kill('SIGTERM'); await new Promise((r) => server.once('exit', r)); }
+  for (const child of [server, opaqueServer]) if (child) await stop(child);
   rmSync(work, { recursive: true, force: true });
 }
 
@@ -587,7 +732,7 @@ const lines = [`| section | measure | value | ratio | target | met |`, `|---|---
 for (const r of results.rows) {
   const target = typeof r.target === 'number' ? `>= ${r.target}x` : (r.target ?? '');
   const met = r.met === null ? '' : r.met ? 'yes' : 'NO';
-  const value = r.value === null ? '' : `${Number.isInteger(r.value) ? r.value : fmt(r.value, r.unit === 'MB/s' || r.unit === 'KiB' ? 0 : 1)} ${r.unit}`;
+  const value = r.value === null ? '' : typeof r.value === 'string' ? r.value : `${Number.isInteger(r.value) ? r.value : fmt(r.value, r.unit === 'MB/s' || r.unit === 'KiB' ? 0 : 1)} ${r.unit}`;
   lines.push(`| ${r.section} | ${r.what} | ${value} | ${r.ratio === null ? '' : fmt(r.ratio, 2) + 'x'} | ${target} | ${met} |`);
 }
 console.log(`readset-upload bench${QUICK ? ' (--quick: tiny inputs, figures mean nothing)' : ''}: ${results.machine.nproc} cores, ${results.machine.cpu}, Chromium ${results.machine.chromium}, ${fmt(results.seconds, 0)} s`);
