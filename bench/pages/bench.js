@@ -107,10 +107,9 @@ window.uploadLibrary = async (partSize, concurrency) => {
   });
   const ms = performance.now() - t0;
   await new Promise((r) => setTimeout(r, 100)); // let the observer deliver the last entries
-  // verifiedParts: parts whose store checksum was compared with their SHA-256 (null where the
-  // package's result has no such field yet).
+  // verifiedParts: parts whose store checksum was compared with their SHA-256.
   return { ms, partsMs: (partsDoneAt || performance.now()) - t0, parts: r.parts, longestTaskMs: longest, readSetId: r.readSetId,
-    verifiedParts: typeof r.verifiedParts === 'number' ? r.verifiedParts : null, hashing: r.hashing ?? null };
+    verifiedParts: r.verifiedParts, hashing: r.hashing };
 };
 
 async function omics(method, path, body, extraHeaders = {}) {
