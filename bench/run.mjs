@@ -458,6 +458,35 @@ try {
       (impl, alg) => page.evaluate(([i, a, p, c]) => window.hashPartsOnce(i, a, p, c), [impl, alg, S.partsPart, CHUNK]),
       (alg, what) => `${alg} per ${fmt(S.partsPart / MiB, 0)} MiB part of a file: ${perPartLabel[what]}`);
     results.sections.hashingPerPart = { bytes: S.partsBytes, partSize: S.partsPart, chunk: CHUNK, rounds: S.hashRounds, cores: cpus().length, ...perPart };
+
+    // The library's two SHA-256 hashers on the same small parts (at most ONE_SHOT_MAX_BYTES,
+    // 8 MiB): WebCrypto's one-shot digest in the pool's workers (the default for such parts)
+    // against the streaming wasm kernel in the same workers (forced by the _oneShotMaxBytes
+    // hook); MB/s and Chromium CPU per GiB, alternating, and the digests must agree.
+    {
+      const small = 8 * MiB;
+      const runs = { webcrypto: [], kernel: [] };
+      const hexes = new Set();
+      const once = async (impl) => {
+        const c0 = cpuSeconds([...browserTree(marker)]);
+        const x = await page.evaluate(([p, c, max]) => window.hashPartsOnce('library', 'SHA-256', p, c, max), [small, CHUNK, impl === 'kernel' ? 0 : null]);
+        if (x.webCrypto !== (impl === 'webcrypto')) throw new Error(`small parts: the ${impl} round hashed ${x.webCrypto ? 'with' : 'without'} WebCrypto`);
+        runs[impl].push({ ms: x.ms, cpu: cpuSeconds([...browserTree(marker)]) - c0 });
+        hexes.add(x.hex);
+      };
+      for (let r = 0; r < S.hashRounds; r++) for (const impl of (r % 2 ? ['kernel', 'webcrypto'] : ['webcrypto', 'kernel'])) await once(impl);
+      if (hexes.size !== 1) throw new Error('small parts: WebCrypto and the kernel disagree on the digests');
+      const gib = S.partsBytes / GiB;
+      const fig = (impl) => ({ mbps: mbps(S.partsBytes, median(runs[impl].map((x) => x.ms))), cpu: median(runs[impl].map((x) => x.cpu)) / gib });
+      const w = fig('webcrypto'), k = fig('kernel');
+      const ratios = runs.webcrypto.map((x, i) => runs.kernel[i].ms / x.ms).sort((a, b) => a - b);
+      results.sections.hashingSmallParts = { bytes: S.partsBytes, partSize: small, rounds: S.hashRounds, runs, webcrypto: w, kernel: k };
+      row('1 parts', `SHA-256 per 8 MiB part of a file: library, WebCrypto in workers (default up to 8 MiB)`, w.mbps, 'MB/s');
+      row('1 parts', `SHA-256 per 8 MiB part of a file: library, wasm kernel in workers`, k.mbps, 'MB/s');
+      row('1 parts', `SHA-256 per 8 MiB part: WebCrypto / wasm kernel (median; rounds min ${fmt(ratios[0], 2)}, max ${fmt(ratios[ratios.length - 1], 2)})`, null, '', median(ratios), null);
+      row('1 parts', 'SHA-256 per 8 MiB part: Chromium CPU, WebCrypto in workers', w.cpu, 's/GiB');
+      row('1 parts', 'SHA-256 per 8 MiB part: Chromium CPU, wasm kernel in workers', k.cpu, 's/GiB');
+    }
     rmSync(partsFile, { force: true });
     await page.close();
   }

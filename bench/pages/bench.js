@@ -65,17 +65,20 @@ window.etagOnce = async (family, chunk) => {
  *  core, reads and hashes them in parallel). hash-wasm: one thread, parts in turn, read in
  *  `chunk` slices. webcrypto: one-shot `digest` of each whole part read into memory, with as
  *  many parts at once as there are cores. */
-window.hashPartsOnce = async (impl, alg, partSize, chunk) => {
+window.hashPartsOnce = async (impl, alg, partSize, chunk, oneShotMax = null) => {
   const f = file();
   const parts = [];
   for (let at = 0; at < f.size; at += partSize) parts.push(f.slice(at, Math.min(f.size, at + partSize)));
   const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
   const t0 = performance.now();
-  let hexes;
+  let hexes, webCrypto = false;
   if (impl === 'library') {
-    const outs = await Promise.all(parts.map((p) => hashBlob(p, alg, { chunkSize: chunk })));
+    // oneShotMax: the library's largest blob for WebCrypto (null: its default, 8 MiB).
+    const opts = oneShotMax === null ? { chunkSize: chunk } : { chunkSize: chunk, _oneShotMaxBytes: oneShotMax };
+    const outs = await Promise.all(parts.map((p) => hashBlob(p, alg, opts)));
     if (outs.some((o) => !o.inWorker)) throw new Error('a part was not hashed in a worker');
     hexes = outs.map((o) => o.hex);
+    webCrypto = outs.every((o) => o.webCrypto);
   } else if (impl === 'hash-wasm') {
     hexes = [];
     const h = await hashWasmFactory[alg]();
@@ -90,7 +93,7 @@ window.hashPartsOnce = async (impl, alg, partSize, chunk) => {
     const lane = async () => { while (next < parts.length) { const i = next++; hexes[i] = hex(await crypto.subtle.digest(alg, await parts[i].arrayBuffer())); } };
     await Promise.all(Array.from({ length: Math.min(navigator.hardwareConcurrency || 2, parts.length) }, lane));
   } else throw new Error(`unknown contender ${impl}`);
-  return { ms: performance.now() - t0, hex: hexes.join(',') };
+  return { ms: performance.now() - t0, hex: hexes.join(','), webCrypto };
 };
 
 const meta = (tag) => ({ sourceFileType: 'UBAM', name: `bench ${tag}`, subjectId: 'bench', sampleId: 'bench' });
