@@ -11,7 +11,7 @@
 // goes on. Reported: each proxy's peak RSS against 64 MiB + 2 MiB per part in flight.
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 
@@ -226,4 +226,19 @@ async function waitUntil(what, check, { tries = 600, everyMs = 100 } = {}) {
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`load run: timed out waiting for ${what}`);
+}
+
+/** A file of `bytes` real (not sparse) bytes: random blocks of 16 MiB, each made unique by a
+ *  counter (shared by run.mjs and profile.mjs). */
+export function writeRandomFile(path, bytes) {
+  const block = Buffer.alloc(Math.min(bytes, 16 * 1024 * 1024));
+  for (let at = 0; at < block.length; at += 65536) crypto.getRandomValues(block.subarray(at, Math.min(at + 65536, block.length)));
+  const fd = openSync(path, 'w');
+  try {
+    for (let at = 0, i = 0; at < bytes; at += block.length, i++) {
+      block.writeUInt32LE(i, 0);
+      writeSync(fd, block, 0, Math.min(block.length, bytes - at));
+    }
+  } finally { closeSync(fd); }
+  return path;
 }

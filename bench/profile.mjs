@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startDemoServer, stop } from './load.mjs';
+import { startDemoServer, stop, writeRandomFile } from './load.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -324,19 +324,6 @@ function table(head, rows) {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
 }
 
-/** A file of `bytes` random bytes (blocks of 16 MiB, each made unique by a counter). */
-function writeRandomFile(path, bytes) {
-  const block = Buffer.alloc(Math.min(bytes, 16 * MiB));
-  for (let at = 0; at < block.length; at += 65536) crypto.getRandomValues(block.subarray(at, Math.min(at + 65536, block.length)));
-  const fd = openSync(path, 'w');
-  try {
-    for (let at = 0, i = 0; at < bytes; at += block.length, i++) {
-      block.writeUInt32LE(i, 0);
-      writeSync(fd, block, 0, Math.min(block.length, bytes - at));
-    }
-  } finally { closeSync(fd); }
-  return path;
-}
 
 // ---------- the run ----------
 

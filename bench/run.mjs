@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { loadRun, startDemoServer, stop } from './load.mjs';
+import { loadRun, startDemoServer, stop, writeRandomFile } from './load.mjs';
 import { transportRun } from './transport.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -154,19 +154,6 @@ function sampler(pidsFn) {
 
 // ---------- inputs on disk ----------
 
-/** A file of `bytes` real (not sparse) bytes: random blocks, each made unique by a counter. */
-function writeRandomFile(path, bytes) {
-  const block = Buffer.alloc(Math.min(bytes, 16 * MiB));
-  for (let at = 0; at < block.length; at += 65536) crypto.getRandomValues(block.subarray(at, Math.min(at + 65536, block.length)));
-  const fd = openSync(path, 'w');
-  try {
-    for (let at = 0, i = 0; at < bytes; at += block.length, i++) {
-      block.writeUInt32LE(i, 0);
-      writeSync(fd, block, 0, Math.min(block.length, bytes - at));
-    }
-  } finally { closeSync(fd); }
-  return path;
-}
 
 /** A gzipped FASTQ of `reads` 150 bp reads with pseudo-random bases and qualities. */
 function writeFastqGz(path, reads) {

@@ -37,3 +37,27 @@ async fn chunks_cover_the_range_exactly_once_in_order() {
     assert_eq!(sizes, vec![4096, 4096, 808]);
     assert_eq!(seen, &data[100..9_100]);
 }
+
+/// The resume fingerprint: SHA-256 of the first MiB followed by the last MiB (the whole file
+/// when it is smaller), the same whoever hashes it (WebCrypto here, the wasm kernel where a page
+/// has no `crypto.subtle`), so records saved by earlier versions still match.
+#[wasm_bindgen_test]
+async fn the_fingerprint_hashes_the_first_and_last_mib_as_before() {
+    use readset_upload::hash::Sha256Hasher;
+    use readset_upload::web::persist::fingerprint;
+    const MIB: usize = 1 << 20;
+    let data: Vec<u8> = (0..3 * MIB + 12_345).map(|i| (i * 31 % 251) as u8).collect();
+    let mut want = Sha256Hasher::new();
+    want.update(&data[..MIB]);
+    want.update(&data[data.len() - MIB..]);
+    let f = fingerprint(&blob_of(&data)).await.unwrap();
+    assert_eq!((f.size, f.edge_sha256.as_str()), (data.len() as u64, want.finish_hex().as_str()));
+
+    // Smaller than two MiB: the head, then what is left (no byte twice).
+    let small = &data[..MIB + 10];
+    let mut want = Sha256Hasher::new();
+    want.update(small);
+    assert_eq!(fingerprint(&blob_of(small)).await.unwrap().edge_sha256, want.finish_hex());
+    let tiny = b"@r\nACGT\n+\nIIII\n";
+    assert_eq!(fingerprint(&blob_of(tiny)).await.unwrap().edge_sha256, sha256_hex(&blob_of(tiny), 0, tiny.len() as u64).await.unwrap());
+}

@@ -676,7 +676,7 @@ fn ten_thousand_parts_are_each_sent_once_and_completed_in_order_with_bounded_eve
     sorted.sort_unstable();
     assert_eq!(sorted, (1..=MAX).collect::<Vec<_>>(), "each part exactly once");
     assert_eq!(completed_parts(&u), (1..=MAX).map(|n| (n as u64, sha(&part(n)))).collect::<Vec<_>>(), "Complete lists every part, in order");
-    // Hashing, hashed, uploading, done: a fixed number of state events per part, whatever the count.
+    // Uploading, hashing, hashed, done: a fixed number of state events per part, whatever the count.
     assert_eq!(u.io.states.borrow().len(), 4 * MAX as usize);
 }
 

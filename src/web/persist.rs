@@ -15,7 +15,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, File, IdbDatabase, IdbFactory, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
 
-use crate::blob::read_range;
 use crate::error::{Error, ErrorKind};
 use crate::hash::Sha256Hasher;
 
@@ -91,24 +90,58 @@ fn idb_err(what: &str, e: impl std::fmt::Debug) -> Error {
     Error::new(ErrorKind::Protocol, format!("IndexedDB {what} failed: {e:?}"))
 }
 
-/// The file's fingerprint: reads at most 2 MiB.
+/// The file's fingerprint: reads at most 2 MiB. The two ends are hashed by WebCrypto, whose
+/// digest runs off the page's thread, so an upload's start puts no hashing on the main thread;
+/// where there is no `crypto.subtle` (a page that is not a secure context) the wasm kernel
+/// hashes the same bytes, so the fingerprint is the same either way.
 pub async fn fingerprint(blob: &Blob) -> Result<Fingerprint, Error> {
     let size = blob.size() as u64;
-    let mut sha = Sha256Hasher::new();
     let head_end = size.min(EDGE);
-    let read = |a: u64, b: u64| async move {
-        read_range(blob, a, b).await.map_err(|e| Error::invalid_input(format!("the file could not be read for its fingerprint: {e:?}")))
-    };
-    sha.update(&read(0, head_end).await?);
     let tail_start = size.saturating_sub(EDGE).max(head_end);
-    if tail_start < size {
-        sha.update(&read(tail_start, size).await?);
-    }
+    let read = |a: u64, b: u64| async move {
+        let slice = blob.slice_with_f64_and_f64(a as f64, b as f64).map_err(read_failed)?;
+        let buf = wasm_bindgen_futures::JsFuture::from(slice.array_buffer()).await.map_err(read_failed)?;
+        Ok::<_, Error>(js_sys::Uint8Array::new(&buf))
+    };
+    let head = read(0, head_end).await?;
+    let edges = if tail_start < size {
+        let tail = read(tail_start, size).await?;
+        let both = js_sys::Uint8Array::new_with_length(head.length() + tail.length());
+        both.set(&head, 0);
+        both.set(&tail, head.length());
+        both
+    } else {
+        head
+    };
+    let edge_sha256 = match web_crypto_sha256(&edges).await {
+        Some(hex) => hex,
+        None => {
+            let mut sha = Sha256Hasher::new();
+            sha.update(&edges.to_vec());
+            sha.finish_hex()
+        }
+    };
     let (name, last_modified) = match blob.dyn_ref::<File>() {
         Some(f) => (f.name(), f.last_modified().max(0.0) as u64),
         None => (String::new(), 0),
     };
-    Ok(Fingerprint { name, size, last_modified, edge_sha256: sha.finish_hex() })
+    Ok(Fingerprint { name, size, last_modified, edge_sha256 })
+}
+
+fn read_failed(e: JsValue) -> Error {
+    Error::invalid_input(format!("the file could not be read for its fingerprint: {e:?}"))
+}
+
+/// SHA-256 (lowercase hex) of `bytes` by `crypto.subtle.digest`; `None` where WebCrypto is
+/// missing or refuses.
+async fn web_crypto_sha256(bytes: &js_sys::Uint8Array) -> Option<String> {
+    use js_sys::Reflect;
+    let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).ok()?;
+    let subtle = Reflect::get(&crypto, &"subtle".into()).ok().filter(JsValue::is_object)?;
+    let digest: js_sys::Function = Reflect::get(&subtle, &"digest".into()).ok()?.dyn_into().ok()?;
+    let promise: js_sys::Promise = digest.call2(&subtle, &"SHA-256".into(), bytes).ok()?.dyn_into().ok()?;
+    let out = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    Some(crate::hash::to_hex(&js_sys::Uint8Array::new(&out).to_vec()))
 }
 
 /// Detaches an IndexedDB request's handlers when dropped, before their closures are freed: a
