@@ -113,7 +113,7 @@ export interface UploadProgress {
   uploadId: string | null;
   paused: boolean;
   bytesTotal: number;
-  /** Bytes of parts read and hashed (SHA-256); FASTQ ETags stream alongside and are not counted. */
+  /** Bytes of parts read and hashed (SHA-256) to check their checksums, after their PUT: 0 where the store's checksums are opaque (AWS). FASTQ ETags stream alongside and are not counted. */
   bytesHashed: number;
   /** Bytes of confirmed parts plus bytes sent of parts in flight. */
   bytesUploaded: number;
