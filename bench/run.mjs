@@ -1,6 +1,6 @@
 // ./run bench: what users feel, measured in headless Chromium on this machine.
 //
-//   node run.mjs            the full run (about 8-12 minutes; prints the table, writes results.json)
+//   node run.mjs            the full run (about 17 minutes on 2 cores; prints the table, writes results.json)
 //   node run.mjs --quick    tiny inputs, one round: proves the harness works (./run test uses it)
 //   node run.mjs --no-write do not write results.json
 //   node run.mjs --e2e-bytes=64M  the end-to-end file's size (K, M or G: binary units), to check the harness
