@@ -1,9 +1,15 @@
-//! HTTP over `XMLHttpRequest`: the transport of [`crate::upload::io::HttpRequest`]s.
+//! HTTP: the transport of [`crate::upload::io::HttpRequest`]s.
 //!
-//! XHR rather than `fetch` because only XHR reports upload progress. A part body is the `Blob`
-//! slice itself: the browser streams it from disk and sets `Content-Length`; nothing is copied
-//! into wasm memory. Dropping the future aborts the request (a drop guard), which is how the
-//! driver's pause, abort and stall watch stop an attempt.
+//! - **Part bodies** go over `XMLHttpRequest`, because only XHR reports upload progress. The
+//!   body is the `Blob` slice itself: the browser streams it from disk and sets
+//!   `Content-Length`; nothing is copied into wasm memory.
+//! - **JSON API calls** (HealthOmics control calls, listings, jobs, Seven Bridges API calls) go
+//!   over `fetch`, through `gloo-net`.
+//!
+//! Either way, dropping the future aborts the request (a drop guard: the XHR's `abort()`, or
+//! the fetch's `AbortController`), which is how the driver's pause, abort and stall watch stop
+//! an attempt. Any HTTP status is a response; no answer is a `network` error with the same
+//! message on both paths.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -49,17 +55,77 @@ fn js_err(e: JsValue) -> Error {
     Error::new(ErrorKind::Network, format!("the request could not be sent: {text}"))
 }
 
-/// Sends `req` once. A `Body::Part` is sent as `part_body` (the part's `Blob` slice).
-/// `on_progress` receives the body bytes sent so far. Any HTTP status is a response; no answer
-/// (offline, refused, CORS) is a `network` error.
+/// The `network` error of a request that got no answer (offline, refused, CORS, dropped).
+fn no_answer(req: &HttpRequest) -> Error {
+    Error::new(
+        ErrorKind::Network,
+        format!("{} {} failed: network error (offline, connection refused, or blocked by CORS)", req.method, req.url),
+    )
+}
+
+/// Sends `req` once. A `Body::Part` is sent over XHR as `part_body` (the part's `Blob` slice),
+/// and `on_progress` receives the body bytes sent so far; any other request goes over `fetch`
+/// (see the module doc). Any HTTP status is a response; no answer (offline, refused, CORS) is a
+/// `network` error.
 pub async fn send(req: &HttpRequest, part_body: Option<&Blob>, on_progress: Option<Box<dyn FnMut(u64)>>) -> Result<HttpResponse, Error> {
+    match (&req.body, part_body) {
+        (Body::Part(_), Some(b)) => send_xhr(req, b, on_progress).await,
+        (Body::Part(_), None) => Err(Error::invalid_input("a part request without its bytes")),
+        _ => send_fetch(req).await,
+    }
+}
+
+/// Aborts an unfinished `fetch` when its future is dropped (aborting a finished one does
+/// nothing).
+struct AbortOnDrop(web_sys::AbortController);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A JSON API call (or any request without a part body) over `fetch`.
+async fn send_fetch(req: &HttpRequest) -> Result<HttpResponse, Error> {
+    use gloo_net::http::{Method, RequestBuilder};
+    let method = Method::from_bytes(req.method.as_bytes())
+        .map_err(|_| Error::invalid_input(format!("{:?} is not an HTTP method", req.method)))?;
+    let abort = AbortOnDrop(web_sys::AbortController::new().map_err(js_err)?);
+    let signal = abort.0.signal();
+    let mut builder = RequestBuilder::new(&req.url).method(method).abort_signal(Some(&signal));
+    if let Some(t) = &req.bearer {
+        builder = builder.header("Authorization", &format!("Bearer {t}"));
+    }
+    for (name, value) in &req.headers {
+        builder = builder.header(name, value);
+    }
+    let request = match &req.body {
+        Body::Json(s) => builder.header("Content-Type", "application/json").body(s.as_str()),
+        _ => builder.build(),
+    }
+    .map_err(|e| Error::new(ErrorKind::Network, format!("the request could not be sent: {e}")))?;
+    // A rejected fetch (or a body that breaks off) is the browser's TypeError, worded
+    // differently by each engine: report it as XHR's `error` event is.
+    let response = request.send().await.map_err(|_| no_answer(req))?;
+    let status = response.status();
+    let body = response.text().await.map_err(|_| no_answer(req))?;
+    // `Headers.get` sees only the headers CORS exposes, as getAllResponseHeaders() does.
+    let headers = response.headers();
+    Ok(HttpResponse {
+        status,
+        body,
+        error_type: headers.get("x-amzn-ErrorType"),
+        retry_after: headers.get("Retry-After"),
+        headers: req.read_headers.iter().map(|name| headers.get(name)).collect(),
+    })
+}
+
+/// A request with a part body over XHR (upload progress).
+async fn send_xhr(req: &HttpRequest, part: &Blob, on_progress: Option<Box<dyn FnMut(u64)>>) -> Result<HttpResponse, Error> {
     let xhr = XmlHttpRequest::new().map_err(js_err)?;
     xhr.open_with_async(&req.method, &req.url, true).map_err(js_err)?;
     if let Some(t) = &req.bearer {
         xhr.set_request_header("Authorization", &format!("Bearer {t}")).map_err(js_err)?;
-    }
-    if matches!(req.body, Body::Json(_)) {
-        xhr.set_request_header("Content-Type", "application/json").map_err(js_err)?;
     }
     for (name, value) in &req.headers {
         xhr.set_request_header(name, value).map_err(js_err)?;
@@ -86,13 +152,7 @@ pub async fn send(req: &HttpRequest, part_body: Option<&Blob>, on_progress: Opti
     }
     let mut guard = Guard { xhr: xhr.clone(), done: false, _closures: closures, _progress: progress };
 
-    let sent = match (&req.body, part_body) {
-        (Body::Empty, _) => xhr.send(),
-        (Body::Json(s), _) => xhr.send_with_opt_str(Some(s)),
-        (Body::Part(_), Some(b)) => xhr.send_with_opt_blob(Some(b)),
-        (Body::Part(_), None) => return Err(Error::invalid_input("a part request without its bytes")),
-    };
-    sent.map_err(js_err)?;
+    xhr.send_with_opt_blob(Some(part)).map_err(js_err)?;
 
     let tag = rx.await.unwrap_or("abort");
     guard.done = true;
@@ -114,10 +174,7 @@ pub async fn send(req: &HttpRequest, part_body: Option<&Blob>, on_progress: Opti
         }
         "abort" => Err(Error::aborted()),
         "timeout" => Err(Error::new(ErrorKind::Network, format!("{} {} timed out", req.method, req.url))),
-        _ => Err(Error::new(
-            ErrorKind::Network,
-            format!("{} {} failed: network error (offline, connection refused, or blocked by CORS)", req.method, req.url),
-        )),
+        _ => Err(no_answer(req)),
     }
 }
 
