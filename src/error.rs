@@ -244,7 +244,7 @@ impl std::error::Error for Error {}
 
 /// The `message` of an AWS restJson error body, if it has one.
 fn service_message(body: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let v: serde_json::Value = crate::json::from_str(body).ok()?;
     let m = v.get("message").or_else(|| v.get("Message"))?.as_str()?;
     (!m.trim().is_empty()).then(|| m.to_string())
 }

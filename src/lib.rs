@@ -40,6 +40,7 @@ pub mod complete;
 pub mod error;
 pub mod etag;
 pub mod hash;
+pub mod json;
 pub mod kernel;
 pub mod omics;
 pub mod plan;

@@ -68,7 +68,7 @@ pub const UPLOAD_GRANT_HEADER: &str = "x-readset-upload-grant";
 /// ListMultipartReadSetUploads answer (one per listed upload the proxy granted). Answers from
 /// an endpoint without the proxy carry none; malformed bodies give none.
 pub fn upload_grants(body: &str) -> Vec<(String, String)> {
-    let Ok(v) = serde_json::from_str::<Value>(body) else { return Vec::new() };
+    let Ok(v) = crate::json::from_str::<Value>(body) else { return Vec::new() };
     let pair = |item: &Value| match (item.get("uploadId").and_then(Value::as_str), item.get("uploadGrant").and_then(Value::as_str)) {
         (Some(id), Some(grant)) if !grant.is_empty() => Some((id.to_owned(), grant.to_owned())),
         _ => None,
@@ -521,7 +521,7 @@ pub struct ListPartsResponse {
 
 /// Parses a 2xx response body of `operation`; an unreadable body is a `protocol` error.
 pub fn parse<T: DeserializeOwned>(operation: &'static str, body: &str) -> Result<T, Error> {
-    serde_json::from_str(body).map_err(|e| {
+    crate::json::from_str(body).map_err(|e| {
         Error::new(ErrorKind::Protocol, format!("unexpected response body: {e}")).in_operation(operation)
     })
 }

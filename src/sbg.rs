@@ -341,7 +341,7 @@ impl PartUrl {
     /// and inside `report` (the API example); both lists are merged. `method` defaults to PUT.
     pub fn parse(body: &str) -> Result<PartUrl, Error> {
         const OP: &str = "GetPartUploadUrl";
-        let raw: RawPartUrl = serde_json::from_str(body)
+        let raw: RawPartUrl = crate::json::from_str(body)
             .map_err(|e| protocol(OP, format!("the part URL answer cannot be read: {e}")))?;
         if !(raw.url.starts_with("https://") || raw.url.starts_with("http://")) {
             return Err(protocol(OP, format!("the part URL {:?} is not an http(s) URL", raw.url)));
@@ -479,7 +479,7 @@ impl UploadDetails {
 
 /// Parses a JSON answer of `operation` into `T`, as a `protocol` error when it does not fit.
 pub fn parse<T: for<'de> Deserialize<'de>>(operation: &'static str, body: &str) -> Result<T, Error> {
-    serde_json::from_str(body).map_err(|e| protocol(operation, format!("the answer cannot be read: {e}")))
+    crate::json::from_str(body).map_err(|e| protocol(operation, format!("the answer cannot be read: {e}")))
 }
 
 /// Cuts `size` bytes into parts of `part_size` (the last holds the rest; an empty file has one

@@ -94,7 +94,7 @@ impl OmicsClient {
             if let Some(g) = self.grant(upload_id) {
                 return Ok(Some(g));
             }
-            match serde_json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v.get("nextToken")?.as_str().map(str::to_owned)) {
+            match crate::json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v.get("nextToken")?.as_str().map(str::to_owned)) {
                 Some(t) => page.next_token = Some(t),
                 None => break,
             }

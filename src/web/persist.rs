@@ -240,7 +240,7 @@ pub async fn save(rec: &SavedUpload) -> Result<(), Error> {
 /// The record under `key`, if any.
 pub async fn load(key: &str) -> Result<Option<SavedUpload>, Error> {
     let v = with_store(IdbTransactionMode::Readonly, |s| s.get(&JsValue::from_str(key))).await?;
-    Ok(v.as_string().and_then(|t| serde_json::from_str(&t).ok()))
+    Ok(v.as_string().and_then(|t| crate::json::from_str(&t).ok()))
 }
 
 /// Every record.
@@ -249,7 +249,7 @@ pub async fn all() -> Result<Vec<SavedUpload>, Error> {
     Ok(js_sys::Array::from(&v)
         .iter()
         .filter_map(|x| x.as_string())
-        .filter_map(|t| serde_json::from_str(&t).ok())
+        .filter_map(|t| crate::json::from_str(&t).ok())
         .collect())
 }
 

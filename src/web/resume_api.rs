@@ -123,7 +123,7 @@ pub fn list_abandoned_uploads(options: AbandonedArg) -> AbandonedPromise {
         // Bounded: at most 1,000 pages of 100.
         for _ in 0..1_000 {
             let body = client.call(&control, &omics::list_uploads(&client.store_id, &page)).await.map_err(|e| to_js(&e))?;
-            let v: serde_json::Value = serde_json::from_str(&body)
+            let v: serde_json::Value = crate::json::from_str(&body)
                 .map_err(|_| to_js(&Error::new(ErrorKind::Protocol, "the answer is not JSON").in_operation("ListMultipartReadSetUploads")))?;
             for u in v["uploads"].as_array().cloned().unwrap_or_default() {
                 let id = u["uploadId"].as_str().unwrap_or_default().to_string();
