@@ -249,10 +249,16 @@ fn service_message(body: &str) -> Option<String> {
     (!m.trim().is_empty()).then(|| m.to_string())
 }
 
-/// `Retry-After` in delta-seconds (the form the proxy sends); HTTP dates are ignored.
+/// `Retry-After` in delta-seconds (the form the proxy sends), as milliseconds; a fraction
+/// (`1.5`) is kept to the millisecond. HTTP dates and anything else are ignored. Read by hand:
+/// `f64::from_str` would add 4 KB to the package for this one header.
 fn parse_retry_after(value: &str) -> Option<u64> {
-    let secs: f64 = value.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then_some((secs * 1000.0) as u64)
+    let (whole, frac) = value.trim().split_once('.').unwrap_or((value.trim(), ""));
+    if whole.is_empty() || whole.len() > 12 || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let ms: u64 = frac.bytes().chain(std::iter::repeat(b'0')).take(3).fold(0, |n, d| n * 10 + u64::from(d - b'0'));
+    Some(whole.parse::<u64>().ok()? * 1000 + ms)
 }
 
 #[cfg(test)]
@@ -291,6 +297,16 @@ mod tests {
         for (status, code, retryable) in cases {
             let e = Error::from_http(status, None, "", None);
             assert_eq!((e.code(), e.retryable()), (code, retryable), "status {status}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_with_fractions_and_anything_else_is_ignored() {
+        for (v, ms) in [("2", Some(2000)), (" 3 ", Some(3000)), ("1.5", Some(1500)), ("0.0004", Some(0)), ("1.", Some(1000)), ("120.25", Some(120_250))] {
+            assert_eq!(parse_retry_after(v), ms, "{v:?}");
+        }
+        for v in ["", ".", ".5", "-1", "1e3", "+2", "1.5.2", "NaN", "inf", "Wed, 21 Oct 2015 07:28:00 GMT", "9999999999999"] {
+            assert_eq!(parse_retry_after(v), None, "{v:?}");
         }
     }
 

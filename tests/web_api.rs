@@ -261,3 +261,25 @@ fn the_seven_bridges_client_checks_its_options() {
     let e = client.files(obj(&[("project", "a/b".into()), ("offset", 5.into())]).unchecked_into()).err().expect("offset is listFiles only");
     assert!(expect_error(&e, "invalid_input").contains("unknown field `offset`"));
 }
+
+// The package reads JSON with the engine's JSON.parse and serde-wasm-bindgen
+// (`readset_upload::json`): the answers the engine reads must come out as serde_json made them.
+#[wasm_bindgen_test]
+fn json_in_the_browser_reads_answers_as_serde_json_does() {
+    use readset_upload::json::from_str;
+    use readset_upload::omics::{parse, CreateUploadResponse};
+    let body = r#"{"sequenceStoreId":"1234567890","uploadId":"5555555555","sourceFileType":"FASTQ","subjectId":"s","sampleId":"x","name":"n","creationTime":"2026-01-01T00:00:00Z","unknownField":[1,2,{"a":null}]}"#;
+    let a: CreateUploadResponse = parse("CreateMultipartReadSetUpload", body).unwrap();
+    assert_eq!(a.upload_id, "5555555555");
+    let v: serde_json::Value = from_str(r#"{"size":9007199254740991,"neg":-3,"f":1.5,"n":null,"s":"é\u0000","a":[true]}"#).unwrap();
+    assert_eq!(v["size"].as_u64(), Some(9_007_199_254_740_991), "integers up to 2^53 - 1 stay exact");
+    assert_eq!(v["neg"].as_i64(), Some(-3));
+    assert_eq!(v["f"].as_f64(), Some(1.5));
+    assert!(v["n"].is_null());
+    assert_eq!(v["s"].as_str(), Some("é\u{0}"));
+    assert_eq!(v["a"][0].as_bool(), Some(true));
+    let e = parse::<CreateUploadResponse>("CreateMultipartReadSetUpload", "{\"uploadId\":").unwrap_err();
+    assert_eq!(e.kind, readset_upload::ErrorKind::Protocol, "truncated JSON is a protocol error: {e}");
+    let e = parse::<CreateUploadResponse>("CreateMultipartReadSetUpload", r#"{"uploadId":5}"#).unwrap_err();
+    assert!(e.to_string().contains("unexpected response body"), "a field of the wrong type is refused: {e}");
+}

@@ -176,7 +176,7 @@ pub fn hash_blob(
         let (text, worker, web_crypto) = (d.text, d.in_worker, d.web_crypto);
         let out = Object::new();
         let (hex, bytes) = match text.split_once(' ') {
-            Some((h, n)) => (h.to_string(), n.parse::<f64>().ok()),
+            Some((h, n)) => (h.to_string(), n.parse::<u64>().ok().map(|n| n as f64)),
             None => (text, None),
         };
         let _ = Reflect::set(&out, &"hex".into(), &hex.into());
