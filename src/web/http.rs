@@ -87,23 +87,29 @@ impl Drop for AbortOnDrop {
 
 /// A JSON API call (or any request without a part body) over `fetch`.
 async fn send_fetch(req: &HttpRequest) -> Result<HttpResponse, Error> {
-    use gloo_net::http::{Method, RequestBuilder};
-    let method = Method::from_bytes(req.method.as_bytes())
-        .map_err(|_| Error::invalid_input(format!("{:?} is not an HTTP method", req.method)))?;
     let abort = AbortOnDrop(web_sys::AbortController::new().map_err(js_err)?);
-    let signal = abort.0.signal();
-    let mut builder = RequestBuilder::new(&req.url).method(method).abort_signal(Some(&signal));
+    // `web_sys::Headers`, not gloo-net's, whose setters panic on a value the browser refuses.
+    let headers = web_sys::Headers::new().map_err(js_err)?;
     if let Some(t) = &req.bearer {
-        builder = builder.header("Authorization", &format!("Bearer {t}"));
+        headers.set("Authorization", &format!("Bearer {t}")).map_err(js_err)?;
+    }
+    if matches!(req.body, Body::Json(_)) {
+        headers.set("Content-Type", "application/json").map_err(js_err)?;
     }
     for (name, value) in &req.headers {
-        builder = builder.header(name, value);
+        headers.append(name, value).map_err(js_err)?;
     }
-    let request = match &req.body {
-        Body::Json(s) => builder.header("Content-Type", "application/json").body(s.as_str()),
-        _ => builder.build(),
+    // The `web_sys::Request` is built here rather than by gloo-net's `RequestBuilder`, which
+    // re-parses every URL to merge query parameters this crate never passes separately.
+    let init = web_sys::RequestInit::new();
+    init.set_method(&req.method);
+    init.set_headers(&headers);
+    init.set_signal(Some(&abort.0.signal()));
+    if let Body::Json(s) = &req.body {
+        init.set_body(&JsValue::from_str(s));
     }
-    .map_err(|e| Error::new(ErrorKind::Network, format!("the request could not be sent: {e}")))?;
+    let request = web_sys::Request::new_with_str_and_init(&req.url, &init).map_err(js_err)?;
+    let request = gloo_net::http::Request::from(request);
     // A rejected fetch (or a body that breaks off) is the browser's TypeError, worded
     // differently by each engine: report it as XHR's `error` event is.
     let response = request.send().await.map_err(|_| no_answer(req))?;
