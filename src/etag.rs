@@ -5,10 +5,8 @@
 //! incrementally (every gzip member, as `zcat` does) and hashes the output with the store's
 //! family: MD5, SHA-256 or SHA-512. Memory stays at the decoder's window plus one output buffer.
 
-use std::io::{self, Write};
-
-use flate2::write::MultiGzDecoder;
 use crate::error::Error;
+use crate::gzip::{GzError, Gunzip, STEP};
 use crate::hash::{Algorithm, AnyHasher};
 
 /// A store's ETag algorithm family (`eTagAlgorithmFamily` of `GetSequenceStore`).
@@ -52,24 +50,6 @@ impl EtagFamily {
     }
 }
 
-/// Receives decompressed bytes: hashes and counts them.
-struct HashSink {
-    hash: AnyHasher,
-    bytes: u64,
-}
-
-impl Write for HashSink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.hash.update(buf);
-        self.bytes += buf.len() as u64;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The finished ETag of one source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Etag {
@@ -84,7 +64,12 @@ pub struct Etag {
 /// Incremental ETag of one gzipped FASTQ source; feed it the file's bytes in order.
 pub struct FastqEtag {
     family: EtagFamily,
-    decoder: MultiGzDecoder<HashSink>,
+    gz: Gunzip,
+    hash: AnyHasher,
+    /// Decompressed bytes hashed so far.
+    bytes: u64,
+    /// One step's decompressed output, hashed and cleared after each step (at most `STEP`).
+    out: Vec<u8>,
     compressed_bytes: u64,
 }
 
@@ -92,7 +77,7 @@ impl FastqEtag {
     /// A pipeline that has seen no bytes.
     pub fn new(family: EtagFamily) -> Self {
         let hash = AnyHasher::new(family.algorithm());
-        FastqEtag { family, decoder: MultiGzDecoder::new(HashSink { hash, bytes: 0 }), compressed_bytes: 0 }
+        FastqEtag { family, gz: Gunzip::new(), hash, bytes: 0, out: Vec::new(), compressed_bytes: 0 }
     }
 
     /// Compressed bytes fed so far.
@@ -100,26 +85,53 @@ impl FastqEtag {
         self.compressed_bytes
     }
 
+    /// Inflates and hashes `input` (empty: what the inflater still holds) until no step makes
+    /// progress.
+    fn pump(&mut self, mut input: &[u8]) -> Result<(), Error> {
+        loop {
+            let used = self.gz.feed(input, &mut self.out, STEP).map_err(|e| self.corrupt(e))?;
+            let made = self.out.len();
+            if made > 0 {
+                self.hash.update(&self.out);
+                self.bytes += made as u64;
+                self.out.clear();
+            }
+            input = &input[used..];
+            if used == 0 && made == 0 {
+                return Ok(());
+            }
+        }
+    }
+
     /// Feeds the next compressed bytes of the source. Fails when they are not gzip.
     pub fn update(&mut self, compressed: &[u8]) -> Result<(), Error> {
-        self.decoder.write_all(compressed).map_err(|e| self.corrupt(e))?;
+        self.pump(compressed)?;
         self.compressed_bytes += compressed.len() as u64;
         Ok(())
     }
 
-    /// Ends the stream and returns the ETag. Fails when the gzip stream is truncated.
+    /// Ends the stream and returns the ETag. Fails when the gzip stream is empty or truncated.
     pub fn finish(mut self) -> Result<Etag, Error> {
-        self.decoder.try_finish().map_err(|e| self.corrupt(e))?;
-        let algorithm = self.family.fastq_algorithm();
-        let sink = self.decoder.finish().map_err(|e| Error::invalid_input(format!("the FASTQ is not valid gzip: {e}")))?;
-        Ok(Etag { algorithm, hex: sink.hash.finish_hex(), uncompressed_bytes: sink.bytes })
+        self.pump(&[])?;
+        if !self.gz.at_boundary() {
+            return Err(Error::invalid_input(format!(
+                "the FASTQ is not valid gzip: it ends inside a gzip member, after {} compressed bytes (truncated?)",
+                self.compressed_bytes
+            )));
+        }
+        if self.gz.members() == 0 {
+            return Err(Error::invalid_input("the FASTQ is not valid gzip: it holds no gzip member"));
+        }
+        Ok(Etag { algorithm: self.family.fastq_algorithm(), hex: self.hash.finish_hex(), uncompressed_bytes: self.bytes })
     }
 
-    fn corrupt(&self, e: io::Error) -> Error {
-        Error::invalid_input(format!(
-            "the FASTQ is not valid gzip (FASTQ must be gzip-compressed) near compressed byte {}: {e}",
-            self.compressed_bytes
-        ))
+    fn corrupt(&self, e: GzError) -> Error {
+        let (at, what) = match e {
+            GzError::NotGzip { member: 0, at } => (at, "it does not start with the gzip magic 1f 8b".to_string()),
+            GzError::NotGzip { member, at } => (at, format!("gzip member {} does not start with the gzip magic 1f 8b", member + 1)),
+            GzError::Corrupt { member, start, what } => (start, format!("{what} in gzip member {member}")),
+        };
+        Error::invalid_input(format!("the FASTQ is not valid gzip (FASTQ must be gzip-compressed) near compressed byte {at}: {what}"))
     }
 }
 
@@ -128,6 +140,7 @@ mod tests {
     use super::*;
     use crate::hash::to_hex;
     use flate2::write::GzEncoder;
+    use std::io::Write;
     use md5::{Digest, Md5};
     use flate2::Compression;
 
@@ -205,6 +218,62 @@ mod tests {
         let mut t = FastqEtag::new(EtagFamily::Md5);
         t.update(&gz[..gz.len() - 10]).unwrap();
         assert_eq!(t.finish().unwrap_err().code(), "invalid_input");
+    }
+
+    /// What flate2's `MultiGzDecoder` (the decoder this pipeline used before its own gunzip)
+    /// makes of `gz`: the MD5 of the output, or None when it refuses the stream.
+    fn flate2_md5(gz: &[u8]) -> Option<String> {
+        let mut d = flate2::write::MultiGzDecoder::new(Vec::new());
+        d.write_all(gz).ok()?;
+        d.try_finish().ok()?;
+        Some(to_hex(&Md5::digest(d.finish().ok()?)))
+    }
+
+    fn our_md5(gz: &[u8], chunk: usize) -> Option<String> {
+        let mut t = FastqEtag::new(EtagFamily::Md5);
+        for c in gz.chunks(chunk.max(1)) {
+            t.update(c).ok()?;
+        }
+        t.finish().ok().map(|e| e.hex)
+    }
+
+    #[test]
+    fn accepts_and_refuses_exactly_what_flate2_does_truncated_or_damaged_anywhere() {
+        let mut gz = gzip(&FASTQ.repeat(40));
+        gz.extend(gzip(b"@x\nNNNN\n+\n####\n"));
+        assert_eq!(our_md5(&gz, 7), flate2_md5(&gz));
+        assert!(our_md5(&gz, 7).is_some());
+        for cut in 0..gz.len() {
+            assert_eq!(our_md5(&gz[..cut], 5), flate2_md5(&gz[..cut]), "cut at {cut}");
+        }
+        for at in 0..gz.len() {
+            for flip in [0x01u8, 0x80] {
+                let mut bad = gz.clone();
+                bad[at] ^= flip;
+                // A flipped bit in a header's optional fields may still be a valid stream: all
+                // that matters is that both decoders agree.
+                assert_eq!(our_md5(&bad, 11), flate2_md5(&bad), "bit {flip:#x} flipped at byte {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_member_is_refused_naming_where_it_starts() {
+        let one = gzip(&FASTQ.repeat(10));
+        let mut gz = one.clone();
+        gz.extend(&one);
+        let n = gz.len();
+        gz[n - 6] ^= 0xff; // the second member's CRC-32
+        let mut t = FastqEtag::new(EtagFamily::Md5);
+        let e = t.update(&gz).and_then(|_| t.finish().map(|_| ())).unwrap_err();
+        assert_eq!(e.code(), "invalid_input");
+        assert!(e.message.contains(&format!("near compressed byte {}: a CRC-32 mismatch in gzip member 2", one.len())), "{}", e.message);
+        let mut t = FastqEtag::new(EtagFamily::Md5);
+        t.update(&one).unwrap();
+        let e = t.update(b"garbage").unwrap_err();
+        assert!(e.message.contains("gzip member 2 does not start with the gzip magic"), "{}", e.message);
+        let e = FastqEtag::new(EtagFamily::Md5).finish().unwrap_err();
+        assert!(e.message.contains("no gzip member"), "{}", e.message);
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! - [`sbg`]: Seven Bridges upload requests and responses, report batching, rate limits.
 //! - [`complete`]: the Complete part list, from confirmed parts only.
 //! - [`etag`]: the whole-source FASTQ ETag (gzip decompression + MD5/SHA-256/SHA-512).
+//! - [`gzip`]: streaming gunzip of concatenated members and the CRC-32 that checks them.
 //! - [`preview`]: read set previews from streamed bytes: the first FASTQ reads (gzip or plain),
 //!   the BAM / uBAM / CRAM header; bounded memory, clear errors on bad or truncated data.
 //! - [`error`]: the one error type and its JS codes.
@@ -39,6 +40,7 @@ pub mod adaptive;
 pub mod complete;
 pub mod error;
 pub mod etag;
+pub mod gzip;
 pub mod hash;
 pub mod json;
 pub mod kernel;

@@ -15,10 +15,10 @@
 
 use std::fmt;
 
-use flate2::{Crc, Decompress, FlushDecompress, Status};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
+use crate::gzip::{Crc32, GzError, Gunzip, STEP};
 
 /// The longest FASTQ line accepted (1 MiB); a longer one is refused as not FASTQ.
 pub const MAX_FASTQ_LINE: usize = 1 << 20;
@@ -27,10 +27,6 @@ pub const MAX_HEADER_TEXT: usize = 64 << 20;
 /// The most references (`n_ref`) accepted in a BAM header.
 pub const MAX_REFERENCES: usize = 100_000_000;
 
-/// Decompressed bytes produced per step: bounds what is inflated beyond the point of need.
-const STEP: usize = 64 << 10;
-/// The longest gzip member header accepted (names and comments included, BGZF's extra field too).
-const MAX_GZIP_HEADER: usize = 12 + 65_535 + 4096;
 
 /// What went wrong, for callers that branch on it (the message says it for people).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,242 +77,6 @@ impl From<PreviewError> for Error {
     fn from(e: PreviewError) -> Self {
         Error::new(ErrorKind::Protocol, e.message)
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// gzip, member by member, with bounded output
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum GzState {
-    Header,
-    Body,
-    Trailer,
-}
-
-/// Why the gzip layer stopped; the callers phrase it for their format.
-#[derive(Debug)]
-enum GzError {
-    /// Member `member` (0-based) does not start with the gzip magic.
-    NotGzip { member: u64, at: u64 },
-    /// Damaged data in the member starting at compressed byte `start`.
-    Corrupt { member: u64, start: u64, what: &'static str },
-}
-
-/// A streaming gunzip of concatenated members (RFC 1952), written out so the caller controls
-/// how much is inflated and knows whether the data stopped on a member boundary.
-struct Gunzip {
-    state: GzState,
-    head: Vec<u8>,
-    trailer: [u8; 8],
-    trailer_len: usize,
-    inflate: Decompress,
-    crc: Crc,
-    /// Members started so far.
-    members: u64,
-    /// Compressed bytes consumed.
-    consumed: u64,
-    /// Where the current member starts.
-    member_start: u64,
-    /// Inflate output before it is copied to the caller (allocated once, at the first member).
-    scratch: Vec<u8>,
-    /// An error found in the same step as output: reported on the next call, once the caller
-    /// has seen that output (so the chunking never decides between a result and an error).
-    pending: Option<GzError>,
-}
-
-impl fmt::Debug for Gunzip {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Gunzip").field("state", &self.state).field("members", &self.members).field("consumed", &self.consumed).finish()
-    }
-}
-
-impl Gunzip {
-    fn new() -> Self {
-        Gunzip {
-            state: GzState::Header,
-            head: Vec::new(),
-            trailer: [0; 8],
-            trailer_len: 0,
-            inflate: Decompress::new(false),
-            crc: Crc::new(),
-            members: 0,
-            consumed: 0,
-            member_start: 0,
-            scratch: Vec::new(),
-            pending: None,
-        }
-    }
-
-    /// True when no member is open: the data may end here.
-    fn at_boundary(&self) -> bool {
-        self.state == GzState::Header && self.head.is_empty()
-    }
-
-    fn corrupt(&self, what: &'static str) -> GzError {
-        GzError::Corrupt { member: self.members, start: self.member_start, what }
-    }
-
-    /// Consumes a prefix of `input` and appends at most `room` decompressed bytes to `out`.
-    /// Returns the bytes consumed; call again (also with empty input) while it makes progress.
-    fn feed(&mut self, input: &[u8], out: &mut Vec<u8>, room: usize) -> Result<usize, GzError> {
-        if let Some(e) = self.pending.take() {
-            return Err(e);
-        }
-        let mut pos = 0;
-        let mut produced = 0;
-        loop {
-            match self.state {
-                GzState::Header => {
-                    if pos == input.len() {
-                        break;
-                    }
-                    if self.head.is_empty() {
-                        self.member_start = self.consumed;
-                    }
-                    let avail = &input[pos..];
-                    let old = self.head.len();
-                    let parsed = if old == 0 {
-                        gzip_header_len(&avail[..avail.len().min(MAX_GZIP_HEADER)])
-                    } else {
-                        // A header split across pushes: parse the saved start with the new bytes.
-                        let take = avail.len().min(MAX_GZIP_HEADER - old);
-                        self.head.extend_from_slice(&avail[..take]);
-                        let r = gzip_header_len(&self.head);
-                        self.head.truncate(old);
-                        r
-                    };
-                    match parsed {
-                        Err(()) => {
-                            let mut start = self.head.iter().chain(avail.iter());
-                            let magic = start.next() == Some(&0x1f) && start.next() == Some(&0x8b);
-                            return Err(if magic {
-                                self.corrupt("a bad gzip member header")
-                            } else {
-                                GzError::NotGzip { member: self.members, at: self.member_start }
-                            });
-                        }
-                        Ok(Some(n)) => {
-                            let used = n - old;
-                            pos += used;
-                            self.consumed += used as u64;
-                            self.head.clear();
-                            self.members += 1;
-                            self.inflate.reset(false);
-                            self.crc.reset();
-                            self.state = GzState::Body;
-                        }
-                        Ok(None) => {
-                            let take = avail.len().min(MAX_GZIP_HEADER - old);
-                            if old + take >= MAX_GZIP_HEADER {
-                                return Err(self.corrupt("a gzip member header longer than 69 KiB"));
-                            }
-                            self.head.extend_from_slice(&avail[..take]);
-                            pos += take;
-                            self.consumed += take as u64;
-                        }
-                    }
-                }
-                GzState::Body => {
-                    if produced >= room {
-                        break;
-                    }
-                    let (in0, out0) = (self.inflate.total_in(), self.inflate.total_out());
-                    if self.scratch.is_empty() {
-                        self.scratch = vec![0; STEP];
-                    }
-                    let want = (room - produced).min(STEP);
-                    let status = self.inflate.decompress(&input[pos..], &mut self.scratch[..want], FlushDecompress::None);
-                    let used = (self.inflate.total_in() - in0) as usize;
-                    let made = (self.inflate.total_out() - out0) as usize;
-                    self.crc.update(&self.scratch[..made]);
-                    out.extend_from_slice(&self.scratch[..made]);
-                    pos += used;
-                    self.consumed += used as u64;
-                    produced += made;
-                    match status {
-                        Ok(Status::StreamEnd) => {
-                            self.state = GzState::Trailer;
-                            self.trailer_len = 0;
-                            if produced > 0 {
-                                // The caller parses this member's output before its CRC is checked,
-                                // whatever the chunking.
-                                break;
-                            }
-                        }
-                        Ok(_) => {
-                            if used == 0 && made == 0 {
-                                break;
-                            }
-                        }
-                        Err(_) => {
-                            let e = self.corrupt("damaged deflate data");
-                            if produced == 0 {
-                                return Err(e);
-                            }
-                            self.pending = Some(e);
-                            break;
-                        }
-                    }
-                }
-                GzState::Trailer => {
-                    if pos == input.len() {
-                        break;
-                    }
-                    let take = (8 - self.trailer_len).min(input.len() - pos);
-                    self.trailer[self.trailer_len..self.trailer_len + take].copy_from_slice(&input[pos..pos + take]);
-                    self.trailer_len += take;
-                    pos += take;
-                    self.consumed += take as u64;
-                    if self.trailer_len == 8 {
-                        let crc = u32::from_le_bytes([self.trailer[0], self.trailer[1], self.trailer[2], self.trailer[3]]);
-                        let size = u32::from_le_bytes([self.trailer[4], self.trailer[5], self.trailer[6], self.trailer[7]]);
-                        if crc != self.crc.sum() {
-                            return Err(self.corrupt("a CRC-32 mismatch"));
-                        }
-                        if size != self.crc.amount() {
-                            return Err(self.corrupt("a length mismatch"));
-                        }
-                        self.state = GzState::Header;
-                    }
-                }
-            }
-        }
-        Ok(pos)
-    }
-}
-
-/// The length of the gzip member header at the start of `h`: `Ok(None)` when more bytes are
-/// needed, `Err` when it is not a gzip header.
-fn gzip_header_len(h: &[u8]) -> Result<Option<usize>, ()> {
-    if h.first().is_some_and(|&b| b != 0x1f) || h.get(1).is_some_and(|&b| b != 0x8b) {
-        return Err(());
-    }
-    if h.get(2).is_some_and(|&b| b != 8) || h.get(3).is_some_and(|&b| b & 0xe0 != 0) {
-        return Err(());
-    }
-    if h.len() < 10 {
-        return Ok(None);
-    }
-    let flags = h[3];
-    let mut n = 10;
-    if flags & 4 != 0 {
-        if h.len() < n + 2 {
-            return Ok(None);
-        }
-        n += 2 + u16::from_le_bytes([h[n], h[n + 1]]) as usize;
-    }
-    for bit in [8u8, 16] {
-        if flags & bit != 0 {
-            match h.get(n..).and_then(|t| t.iter().position(|&b| b == 0)) {
-                Some(i) => n += i + 1,
-                None => return Ok(None),
-            }
-        }
-    }
-    if flags & 2 != 0 {
-        n += 2;
-    }
-    Ok((h.len() >= n).then_some(n))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1226,7 +986,7 @@ fn parse_cram(d: &[u8]) -> Result<CramStep, PreviewError> {
 }
 
 fn crc32(b: &[u8]) -> u32 {
-    let mut c = Crc::new();
+    let mut c = Crc32::new();
     c.update(b);
     c.sum()
 }
@@ -1234,6 +994,7 @@ fn crc32(b: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gzip::gzip_header_len;
     use std::io::Write;
 
     fn gzip_with(data: &[u8], name: Option<&str>, comment: Option<&str>, extra: Option<&[u8]>) -> Vec<u8> {

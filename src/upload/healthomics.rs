@@ -5,7 +5,7 @@
 //! keeps the signing proxy's upload grants.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
@@ -39,7 +39,7 @@ pub struct OmicsClient {
     /// The sequence store all calls address.
     pub store_id: String,
     /// Upload grants by upload ID (empty: looked up and not found).
-    grants: RefCell<HashMap<String, String>>,
+    grants: RefCell<BTreeMap<String, String>>,
 }
 
 impl OmicsClient {
