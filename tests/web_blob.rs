@@ -61,3 +61,41 @@ async fn the_fingerprint_hashes_the_first_and_last_mib_as_before() {
     let tiny = b"@r\nACGT\n+\nIIII\n";
     assert_eq!(fingerprint(&blob_of(tiny)).await.unwrap().edge_sha256, sha256_hex(&blob_of(tiny), 0, tiny.len() as u64).await.unwrap());
 }
+
+/// The page keeps one IndexedDB connection for its records (issue 19: opening one per write
+/// cost about 2 ms a part), and it does not block another tab or a test deleting the database:
+/// the kept connection closes on `versionchange`, the delete goes through, and the next save
+/// opens the database again.
+#[wasm_bindgen_test]
+async fn the_kept_records_connection_gives_way_to_a_delete_and_reopens() {
+    use readset_upload::web::persist::{all, load, remove, save, SavedUpload};
+    use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+    let rec = |key: &str| SavedUpload {
+        key: key.into(), endpoint: "http://127.0.0.1:9/omics".into(), sequence_store_id: "1234567890".into(),
+        upload_id: "5555555555".into(), part_size: 1 << 20, files: Vec::new(), name: None, created_ms: 1.0,
+        parts_confirmed: 3, bytes_confirmed: 3 << 20, upload_grant: None, target: None,
+    };
+    save(&rec("kept-1")).await.unwrap();
+    save(&rec("kept-2")).await.unwrap();
+    assert_eq!(load("kept-1").await.unwrap().map(|r| r.parts_confirmed), Some(3));
+
+    // deleteDatabase waits for every open connection to close: it succeeds (and is not only
+    // `blocked`) because the kept one closes on the versionchange event.
+    let factory: web_sys::IdbFactory = js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into()).unwrap().unchecked_into();
+    let req = factory.delete_database("readset-upload").unwrap();
+    let outcome = js_sys::Promise::new(&mut |resolve, _| {
+        let ok = resolve.clone();
+        let on_ok = Closure::once_into_js(move || { let _ = ok.call1(&JsValue::NULL, &"deleted".into()); });
+        let on_blocked = Closure::once_into_js(move || { let _ = resolve.call1(&JsValue::NULL, &"blocked".into()); });
+        req.set_onsuccess(Some(on_ok.unchecked_ref()));
+        req.set_onblocked(Some(on_blocked.unchecked_ref()));
+    });
+    assert_eq!(wasm_bindgen_futures::JsFuture::from(outcome).await.unwrap().as_string().as_deref(), Some("deleted"));
+
+    // The records went with the database; saving opens it again.
+    assert!(load("kept-1").await.unwrap().is_none());
+    save(&rec("kept-3")).await.unwrap();
+    assert_eq!(all().await.unwrap().iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["kept-3"]);
+    remove("kept-3").await.unwrap();
+    assert!(all().await.unwrap().is_empty());
+}

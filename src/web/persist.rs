@@ -220,14 +220,74 @@ async fn open() -> Result<IdbDatabase, Error> {
     Ok(db?.unchecked_into())
 }
 
-async fn with_store(mode: IdbTransactionMode, f: impl FnOnce(&IdbObjectStore) -> Result<IdbRequest, JsValue>) -> Result<JsValue, Error> {
+/// The page's open connection and the `versionchange` / `close` handler set on it.
+struct Connection {
+    db: IdbDatabase,
+    _on_end: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+thread_local! {
+    static CONNECTION: RefCell<Option<Connection>> = const { RefCell::new(None) };
+}
+
+/// Closes and forgets the page's connection (the next use opens a new one); with `only`, only
+/// when the kept one is that connection.
+fn forget_connection(only: Option<&IdbDatabase>) {
+    let taken = CONNECTION.with(|k| {
+        let mut k = k.borrow_mut();
+        match (k.as_ref(), only) {
+            (Some(c), Some(db)) if JsValue::from(&c.db) != JsValue::from(db) => None,
+            _ => k.take(),
+        }
+    });
+    if let Some(c) = taken {
+        c.db.set_onversionchange(None);
+        c.db.set_onclose(None);
+        c.db.close();
+    }
+}
+
+/// The page's connection to the database, opened at first use and then kept: opening one for
+/// every record write cost about 2 ms a part (BENCHMARKS.md, issue 19). It is closed and
+/// forgotten when another tab or a test deletes or upgrades the database (`versionchange`,
+/// which a kept connection would otherwise block) or the browser closes it (`close`); the next
+/// use opens it again.
+async fn connection() -> Result<IdbDatabase, Error> {
+    if let Some(db) = CONNECTION.with(|k| k.borrow().as_ref().map(|c| c.db.clone())) {
+        return Ok(db);
+    }
     let db = open().await?;
-    let tx = db.transaction_with_str_and_mode(STORE, mode).map_err(|e| idb_err("transaction", e))?;
+    if let Some(kept) = CONNECTION.with(|k| k.borrow().as_ref().map(|c| c.db.clone())) {
+        // Another call opened one meanwhile: keep that one.
+        db.close();
+        return Ok(kept);
+    }
+    // The handler closes at once and forgets later: forgetting drops this very closure.
+    let on_end = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+        if let Some(db) = e.target().and_then(|t| t.dyn_into::<IdbDatabase>().ok()) {
+            db.close();
+            wasm_bindgen_futures::spawn_local(async move { forget_connection(Some(&db)) });
+        }
+    });
+    db.set_onversionchange(Some(on_end.as_ref().unchecked_ref()));
+    db.set_onclose(Some(on_end.as_ref().unchecked_ref()));
+    CONNECTION.with(|k| *k.borrow_mut() = Some(Connection { db: db.clone(), _on_end: on_end }));
+    Ok(db)
+}
+
+async fn with_store(mode: IdbTransactionMode, f: impl FnOnce(&IdbObjectStore) -> Result<IdbRequest, JsValue>) -> Result<JsValue, Error> {
+    let db = connection().await?;
+    let tx = match db.transaction_with_str_and_mode(STORE, mode) {
+        Ok(tx) => tx,
+        // Closed under us (InvalidStateError) before its event reached us: open again, once.
+        Err(_) => {
+            forget_connection(None);
+            connection().await?.transaction_with_str_and_mode(STORE, mode).map_err(|e| idb_err("transaction", e))?
+        }
+    };
     let store = tx.object_store(STORE).map_err(|e| idb_err("transaction", e))?;
     let req = f(&store).map_err(|e| idb_err("request", e))?;
-    let out = done(&req).await;
-    db.close();
-    out
+    done(&req).await
 }
 
 /// Saves (or replaces) a record.
