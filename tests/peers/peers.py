@@ -551,8 +551,14 @@ def run_https(binary, work):
         "READSET_RESOLVE": ",".join(f"{h}=127.0.0.1:{store.port}" for h in AWS_HOSTS.values()),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(RESOLVE_DIR), os.environ.get("PYTHONPATH")])),
     })
-    sys.path.insert(0, str(RESOLVE_DIR))
-    import sitecustomize  # noqa: F401 - installs the READSET_RESOLVE name override in this process
+    # Installs the READSET_RESOLVE name override in this process. Loaded by path under its own
+    # name: where the interpreter ran a sitecustomize of its own at start-up (Debian's python3
+    # has /usr/lib/python3.11/sitecustomize.py), `import sitecustomize` returns that module and
+    # the AWS names would not resolve. Subprocesses (the AWS CLI) find ours first on PYTHONPATH.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readset_resolve", RESOLVE_DIR / "sitecustomize.py")
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
 
     try:
         run_https_checks(store, work)

@@ -1,8 +1,8 @@
 """Name resolution for the peer tests' HTTPS checks, like curl's --resolve: when
 READSET_RESOLVE is set (`host=127.0.0.1:PORT,host2=...`), those names resolve to that address
 and port; everything else resolves as usual. Loaded by Python at start-up from PYTHONPATH (as
-`sitecustomize`) so the AWS CLI runs unmodified, and imported by peers.py for the in-process
-clients. The clients still connect by name: TLS checks the certificate for the name (SNI) and
+`sitecustomize`) so the AWS CLI runs unmodified, and loaded by path by peers.py for the
+in-process clients. The clients still connect by name: TLS checks the certificate for the name (SNI) and
 SigV4 signs the name as Host, exactly as against AWS.
 """
 
